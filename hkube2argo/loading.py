@@ -1,0 +1,267 @@
+"""Reading descriptor files: YAML or JSON, one or many descriptors per file.
+
+HKube reads descriptors with js-yaml, whose schema knows only JSON's types. PyYAML's
+default YAML 1.1 rules would turn ``on``/``no`` into booleans and ``2024-01-01`` into a
+date, silently changing a flowInput. So YAML is read here with JSON-only semantics:
+booleans are ``true``/``false``, timestamps stay strings, duplicate keys are an error
+(as in js-yaml) and every value is plain JSON. While building values we record the line
+of every path, so later stages can point at ``file:line``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Loc, ValidationFailed
+
+YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIXES = (".json",)
+DESCRIPTOR_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES
+# Alias expansion can blow a small file up exponentially ("billion laughs").
+MAX_VALUES = 2_000_000
+
+
+class _JsonishLoader(yaml.SafeLoader):
+    """SafeLoader whose implicit types are JSON's (as js-yaml's default schema)."""
+
+
+_JsonishLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_JsonishLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+# YAML 1.2 core floats (js-yaml too): ``1e5`` is a number, which YAML 1.1 reads as a string.
+_JsonishLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+                |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+@dataclass
+class Source:
+    """Where a descriptor came from: the file, its offset inside the file, and line numbers."""
+
+    file: str
+    base: Loc = ()
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """Line of the deepest recorded ancestor of ``loc`` (fields that are absent have none)."""
+        full = self.base + tuple(loc)
+        while True:
+            if full in self.lines:
+                return self.lines[full]
+            if not full:
+                return None
+            full = full[:-1]
+
+    def diag(self, message: str, loc: Loc = (), severity: str = "error") -> Diagnostic:
+        full = self.base + tuple(loc)
+        return Diagnostic(message=message, loc=full, file=self.file,
+                          line=self.line_of(loc), severity=severity)  # type: ignore[arg-type]
+
+
+@dataclass
+class Descriptor:
+    """One descriptor object (a pipeline or an algorithm) with its source."""
+
+    data: Any
+    source: Source
+
+
+class _Builder:
+    """Turns a composed YAML node tree into JSON values, recording a line per path."""
+
+    def __init__(self, loader: _JsonishLoader, file: str):
+        self.loader = loader
+        self.file = file
+        self.lines: dict[Loc, int] = {}
+        self.count = 0
+
+    def fail(self, node: yaml.Node, loc: Loc, message: str) -> ValidationFailed:
+        return ValidationFailed([Diagnostic(message, loc, self.file, node.start_mark.line + 1)])
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise self.fail(node, loc, f"document expands to more than {MAX_VALUES} values "
+                                       "(YAML aliases?)")
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.fail(key_node, loc, "mapping keys must be plain values")
+                key = _js_key(self.scalar(key_node, loc))
+                if key in out:
+                    raise self.fail(key_node, (*loc, key), f"duplicated mapping key '{key}'")
+                out[key] = self.build(value_node, (*loc, key))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self.scalar(node, loc)
+
+    def scalar(self, node: yaml.Node, loc: Loc) -> Any:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:str":
+            return node.value
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:bool":
+            return node.value.lower() == "true"
+        if tag == "tag:yaml.org,2002:int":
+            return self.loader.construct_yaml_int(node)
+        if tag == "tag:yaml.org,2002:float":
+            value = self.loader.construct_yaml_float(node)
+            if math.isinf(value) or math.isnan(value):
+                raise self.fail(node, loc, f"'{node.value}' is not a JSON number")
+            return value
+        raise self.fail(node, loc, f"unsupported YAML tag {tag}: descriptors hold JSON values only")
+
+
+def _js_key(key: Any) -> str:
+    """Mapping keys become strings the way JavaScript would print them."""
+    if isinstance(key, str):
+        return key
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)
+
+
+def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, dict[Loc, int]]]:
+    loader = _JsonishLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            builder = _Builder(loader, file)
+            yield builder.build(node, ()), builder.lines
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ValidationFailed([Diagnostic(f"invalid YAML: {problem}", (), file, line)]) from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed([Diagnostic(f"invalid YAML: {exc}", (), file)]) from None
+    finally:
+        loader.dispose()
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicated key '{key}'")
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def _json_document(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+    try:
+        data = json.loads(text, object_pairs_hook=_reject_duplicates,
+                          parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed([Diagnostic(f"invalid JSON: {exc.msg}", (), file, exc.lineno)]) \
+            from None
+    except ValueError as exc:
+        raise ValidationFailed([Diagnostic(f"invalid JSON: {exc}", (), file)]) from None
+    # JSON is (nearly) YAML: reuse the YAML composer only to learn line numbers.
+    try:
+        docs = list(_yaml_documents(text, file))
+        lines = docs[0][1] if len(docs) == 1 else {}
+    except ValidationFailed:
+        lines = {}
+    return data, lines
+
+
+def parse_text(text: str, file: str, fmt: str = "yaml") -> list[Descriptor]:
+    """Parse one file's text into descriptors; a top-level list holds several."""
+    if fmt == "json":
+        documents = [_json_document(text, file)]
+    else:
+        documents = list(_yaml_documents(text, file))
+    out: list[Descriptor] = []
+    many = len(documents) > 1
+    for index, (data, lines) in enumerate(documents):
+        base: Loc = (f"document {index + 1}",) if many else ()
+        if many:
+            lines = {base + k: v for k, v in lines.items()}
+        if data is None:
+            continue
+        if isinstance(data, list):
+            for i, item in enumerate(data):
+                out.append(Descriptor(item, Source(file, (*base, i), lines)))
+        else:
+            out.append(Descriptor(data, Source(file, base, lines)))
+    if not out:
+        raise ValidationFailed([Diagnostic("the file holds no descriptor", (), file)])
+    return out
+
+
+def load_file(path: str | Path) -> list[Descriptor]:
+    """Read a descriptor file; the suffix picks JSON, anything else is read as YAML."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationFailed([Diagnostic("no such file", (), str(path))]) from None
+    except IsADirectoryError:
+        raise ValidationFailed([Diagnostic("is a folder, expected a file", (), str(path))]) \
+            from None
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed([Diagnostic(f"not UTF-8 text: {exc.reason}", (), str(path))]) \
+            from None
+    except OSError as exc:
+        raise ValidationFailed([Diagnostic(f"cannot read: {exc.strerror}", (), str(path))]) \
+            from None
+    fmt = "json" if p.suffix.lower() in JSON_SUFFIXES else "yaml"
+    return parse_text(text, str(path), fmt)
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    """Files as given; a folder contributes its descriptor files (not its sub-folders,
+    which hold algorithm code such as ``package.json``)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(c for c in p.iterdir()
+                              if c.is_file() and c.suffix.lower() in DESCRIPTOR_SUFFIXES))
+        else:
+            out.append(p)
+    return out
+
+
+def load_many(paths: list[str | Path]) -> tuple[list[Descriptor], list[Diagnostic]]:
+    """Load every file, collecting the errors of all of them rather than stopping."""
+    descriptors: list[Descriptor] = []
+    errors: list[Diagnostic] = []
+    for p in expand_paths(paths):
+        try:
+            descriptors.extend(load_file(p))
+        except ValidationFailed as exc:
+            errors.extend(exc.diagnostics)
+    return descriptors, errors

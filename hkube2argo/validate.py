@@ -1,0 +1,220 @@
+"""Descriptors in, a plan (or every problem) out: the load -> validate -> plan stages.
+
+Model validation and the graph checks both run, even when the other found errors, so
+one run shows every mistake. Only a descriptor with no error becomes a plan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from . import checks
+from .diagnostics import Diagnostic, Loc, ValidationFailed
+from .grammar import parse_input
+from .loading import Descriptor, Source, load_file, load_many
+from .models import Algorithm, Node, Options, Pipeline
+from .models.base import OpenHKubeModel
+from .models.errors import translate
+from .plan import AlgorithmSpec, Plan
+from .planner import algorithm_spec, build_plan, resolve_code_path
+from .spelling import suggest
+
+
+@dataclass
+class Validated:
+    """The outcome for one pipeline descriptor."""
+
+    source: Source
+    plan: Plan | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+@dataclass
+class Catalog:
+    """Algorithms by name, as given with ``-a`` (files or folders)."""
+
+    specs: dict[str, AlgorithmSpec] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def _known_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def spelling_warnings(data: Any, model: type[OpenHKubeModel], source: Source,
+                      loc: Loc = ()) -> Iterable[Diagnostic]:
+    """Warn on unknown keys that look like misspellings; they are kept either way."""
+    if not isinstance(data, dict):
+        return
+    known = _known_keys(model)
+    for key in data:
+        if key in known or key in model.quiet_keys:
+            continue
+        hint = suggest(key, known)
+        if hint:
+            yield source.diag(f"unknown key '{key}': did you mean '{hint}'? (kept, and passed "
+                              "to the algorithm, as HKube does)", (*loc, key), "warning")
+
+
+def _model_errors(model: type[BaseModel], data: Any, source: Source) -> \
+        tuple[Any, list[Diagnostic]]:
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [source.diag(msg, loc) for loc, msg in translate(exc, model)]
+
+
+def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
+    """Algorithm files and folders into a catalogue; every problem is collected."""
+    descriptors, load_errors = load_many(list(paths))
+    catalog = Catalog(diagnostics=list(load_errors))
+    origin: dict[str, Source] = {}
+    for desc in descriptors:
+        src = desc.source
+        if not isinstance(desc.data, dict):
+            catalog.diagnostics.append(src.diag("an algorithm descriptor must be an object"))
+            continue
+        algorithm, errors = _model_errors(Algorithm, desc.data, src)
+        catalog.diagnostics.extend(errors)
+        catalog.diagnostics.extend(_algorithm_key_warnings(desc.data, src))
+        if algorithm is None:
+            continue
+        if algorithm.name in origin:
+            first = origin[algorithm.name]
+            catalog.diagnostics.append(src.diag(
+                f"algorithm '{algorithm.name}' is defined twice (also in {first.file})", ("name",)))
+            continue
+        origin[algorithm.name] = src
+        code_path = resolve_code_path(algorithm.code_path, src.file)
+        if code_path is not None and not os.path.exists(code_path):
+            catalog.diagnostics.append(src.diag(
+                f"code.path '{algorithm.code_path}' does not exist (looked for {code_path})",
+                ("code", "path") if "code" in desc.data else ("codePath",)))
+            continue
+        if algorithm.reserved_memory is not None:
+            catalog.diagnostics.append(src.diag(
+                "reservedMemory is HKube's data cache, which pods here do not have: "
+                "accepted and ignored", ("reservedMemory",), "warning"))
+        catalog.specs[algorithm.name] = algorithm_spec(algorithm, code_path)
+    return catalog
+
+
+def _algorithm_key_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
+    # The file shape's own keys (resources, code, image) are known too.
+    shaped = {k: v for k, v in data.items() if k not in ("resources", "code", "image")}
+    yield from spelling_warnings(shaped, Algorithm, src)
+
+
+def _node_views(raw_nodes: Any) -> list[checks.NodeView]:
+    views: list[checks.NodeView] = []
+    if not isinstance(raw_nodes, list):
+        return views
+    for i, raw in enumerate(raw_nodes):
+        if not isinstance(raw, dict):
+            continue
+        name = raw.get("nodeName")
+        kind = raw.get("kind", "algorithm")
+        algorithm = raw.get("algorithmName")
+        raw_input = raw.get("input", [])
+        views.append(checks.NodeView(
+            position=i,
+            name=str(name) if isinstance(name, str | int | float) and name != "" else None,
+            kind=kind if isinstance(kind, str) else "algorithm",
+            algorithm=str(algorithm) if isinstance(algorithm, str | int | float) else None,
+            parsed=parse_input(raw_input if isinstance(raw_input, list) else []),
+        ))
+    return views
+
+
+def _edge_views(raw_edges: Any) -> list[checks.EdgeView]:
+    if not isinstance(raw_edges, list):
+        return []
+    return [checks.EdgeView(i, e.get("source") if isinstance(e.get("source"), str) else None,
+                            e.get("target") if isinstance(e.get("target"), str) else None)
+            for i, e in enumerate(raw_edges) if isinstance(e, dict)]
+
+
+def _pipeline_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
+    yield from spelling_warnings(data, Pipeline, src)
+    yield from spelling_warnings(data.get("options"), Options, src, ("options",))
+    nodes = data.get("nodes")
+    for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+        yield from spelling_warnings(node, Node, src, ("nodes", i))
+        if isinstance(node, dict) and "includeInResult" in node:
+            yield src.diag("HKube ignores includeInResult (singular); hkube2argo honours it like "
+                           "includeInResults", ("nodes", i, "includeInResult"), "warning")
+
+
+def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
+                        check_flow_input: bool = True) -> Validated:
+    """One pipeline descriptor through models, graph checks and, if clean, the planner."""
+    src = desc.source
+    data = desc.data
+    if not isinstance(data, dict):
+        return Validated(src, None, [src.diag("a pipeline descriptor must be an object")])
+    pipeline, diags = _model_errors(Pipeline, data, src)
+    diags.extend(_pipeline_warnings(data, src))
+    if data.get("kind") == "stream":
+        diags.append(src.diag("stream pipelines are not supported yet (kind: stream)", ("kind",)))
+    elif data.get("streaming") is not None:
+        diags.append(src.diag("streaming flow is only allowed in stream pipelines, which "
+                              "hkube2argo does not support yet", ("streaming",)))
+    views = _node_views(data.get("nodes"))
+    edges = _edge_views(data.get("edges"))
+    options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    findings, deps = checks.run_all(
+        views, edges, flow_input=data.get("flowInput"), check_flow_input=check_flow_input,
+        algorithms=algorithms.specs if algorithms is not None else None,
+        debug_override=options.get("debugOverride"))
+    diags.extend(src.diag(f.message, f.loc, f.severity) for f in findings)
+    diags.sort(key=lambda d: (d.severity != "error", d.line or 0))
+    if pipeline is None or any(d.severity == "error" for d in diags):
+        return Validated(src, None, diags)
+    specs = algorithms.specs if algorithms is not None else {}
+    plan = build_plan(pipeline, views, deps, specs, src.file)
+    return Validated(src, plan, diags)
+
+
+def validate_file(path: str | Path, algorithms: Catalog | None = None, *,
+                  check_flow_input: bool = True) -> list[Validated]:
+    """Every pipeline in a file; a file that cannot be read raises ValidationFailed."""
+    return [validate_descriptor(d, algorithms, check_flow_input=check_flow_input)
+            for d in load_file(path)]
+
+
+def plan_pipeline(path: str | Path, algorithm_paths: Sequence[str | Path] = (), *,
+                  check_flow_input: bool = True) -> Plan:
+    """The one plan in ``path``, or ValidationFailed with every error (library entry point)."""
+    catalog = load_algorithms(algorithm_paths) if algorithm_paths else None
+    if catalog is not None and catalog.errors:
+        raise ValidationFailed(catalog.diagnostics)
+    results = validate_file(path, catalog, check_flow_input=check_flow_input)
+    problems = [d for r in results for d in r.diagnostics]
+    if any(r.plan is None for r in results):
+        raise ValidationFailed(problems)
+    if len(results) != 1:
+        raise ValidationFailed([Diagnostic(f"expected one pipeline, the file holds "
+                                           f"{len(results)}", (), str(path))])
+    plan = results[0].plan
+    assert plan is not None
+    return plan
+
+
