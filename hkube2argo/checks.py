@@ -7,6 +7,7 @@ in the same run. Each finding names the node's field; the caller adds file and l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +15,13 @@ from typing import Any
 from .diagnostics import Loc
 from .grammar import DATA_SOURCE, FLOW_INPUT, RESERVED_NODE_NAMES, ParsedInput, Relation
 from .graph import adjacency, collect_dependencies, find_cycles
+from .models.formats import ALGORITHM_NAME
 from .plan import Dependency
 from .spelling import suggest
 
 SUPPORTED_KINDS = ("algorithm", "output")
+# A malformed name already has its own error; "not among the algorithms" would repeat it.
+_ALGORITHM_NAME = re.compile(ALGORITHM_NAME)
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,8 @@ def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None)
     if known is None:
         return
     for node in nodes:
-        if node.kind == "algorithm" and node.algorithm and node.algorithm not in known:
+        if (node.kind == "algorithm" and node.algorithm and node.algorithm not in known
+                and _ALGORITHM_NAME.match(node.algorithm)):
             hint = suggest(node.algorithm, known)
             tip = f"did you mean '{hint}'? " if hint else ""
             listed = ", ".join(sorted(known)[:12]) or "none"
