@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,11 @@ DESCRIPTOR_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES
 MAX_VALUES = 2_000_000
 
 
-class _JsonishLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (about 10x faster on big pipelines), else pure Python.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _JsonishLoader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader whose implicit types are JSON's (as js-yaml's default schema)."""
 
 
@@ -56,14 +60,20 @@ _JsonishLoader.add_implicit_resolver(
 
 @dataclass
 class Source:
-    """Where a descriptor came from: the file, its offset inside the file, and line numbers."""
+    """Where a descriptor came from: the file, its offset inside the file, and line numbers.
+
+    ``lines`` may be given lazily (``line_finder``): JSON needs a second parse to learn
+    lines, worth paying only when there is something to report."""
 
     file: str
     base: Loc = ()
     lines: dict[Loc, int] = field(default_factory=dict)
+    line_finder: Callable[[], dict[Loc, int]] | None = None
 
     def line_of(self, loc: Loc) -> int | None:
         """Line of the deepest recorded ancestor of ``loc`` (fields that are absent have none)."""
+        if self.line_finder is not None:
+            self.lines, self.line_finder = self.line_finder(), None
         full = self.base + tuple(loc)
         while True:
             if full in self.lines:
@@ -179,7 +189,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"'{name}' is not a JSON number")
 
 
-def _json_document(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
+def _json_lines(text: str, file: str) -> dict[Loc, int]:
+    """JSON is (nearly) YAML: reuse the YAML composer only to learn line numbers."""
+    try:
+        docs = list(_yaml_documents(text, file))
+    except ValidationFailed:
+        return {}
+    return docs[0][1] if len(docs) == 1 else {}
+
+
+def _json_document(text: str, file: str) -> Any:
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicates,
                           parse_constant=_reject_constant)
@@ -188,34 +207,34 @@ def _json_document(text: str, file: str) -> tuple[Any, dict[Loc, int]]:
             from None
     except ValueError as exc:
         raise ValidationFailed([Diagnostic(f"invalid JSON: {exc}", (), file)]) from None
-    # JSON is (nearly) YAML: reuse the YAML composer only to learn line numbers.
-    try:
-        docs = list(_yaml_documents(text, file))
-        lines = docs[0][1] if len(docs) == 1 else {}
-    except ValidationFailed:
-        lines = {}
-    return data, lines
+    return data
+
+
+def _sources(file: str, base: Loc, data: Any, lines: dict[Loc, int],
+             finder: Callable[[], dict[Loc, int]] | None) -> list[Descriptor]:
+    if isinstance(data, list):
+        return [Descriptor(item, Source(file, (*base, i), lines, finder))
+                for i, item in enumerate(data)]
+    return [Descriptor(data, Source(file, base, lines, finder))]
 
 
 def parse_text(text: str, file: str, fmt: str = "yaml") -> list[Descriptor]:
     """Parse one file's text into descriptors; a top-level list holds several."""
+    out: list[Descriptor] = []
     if fmt == "json":
-        documents = [_json_document(text, file)]
+        data = _json_document(text, file)
+        if data is not None:
+            out = _sources(file, (), data, {}, lambda: _json_lines(text, file))
     else:
         documents = list(_yaml_documents(text, file))
-    out: list[Descriptor] = []
-    many = len(documents) > 1
-    for index, (data, lines) in enumerate(documents):
-        base: Loc = (f"document {index + 1}",) if many else ()
-        if many:
-            lines = {base + k: v for k, v in lines.items()}
-        if data is None:
-            continue
-        if isinstance(data, list):
-            for i, item in enumerate(data):
-                out.append(Descriptor(item, Source(file, (*base, i), lines)))
-        else:
-            out.append(Descriptor(data, Source(file, base, lines)))
+        many = len(documents) > 1
+        for index, (data, lines) in enumerate(documents):
+            if data is None:
+                continue
+            base: Loc = (f"document {index + 1}",) if many else ()
+            if many:
+                lines = {base + k: v for k, v in lines.items()}
+            out.extend(_sources(file, base, data, lines, None))
     if not out:
         raise ValidationFailed([Diagnostic("the file holds no descriptor", (), file)])
     return out

@@ -1,0 +1,65 @@
+"""The example corpus: each example pipeline with its algorithms and golden outputs.
+
+Golden files live beside each example under ``golden/`` and are regenerated only on
+purpose, with ``python -m tests.golden`` from the repository root; the tests compare
+byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hkube2argo.validate import plan_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    pipeline: Path
+    algorithms: Path
+
+    @property
+    def golden(self) -> Path:
+        return self.pipeline.parent / "golden"
+
+    @property
+    def expected(self) -> Path:
+        return self.pipeline.parent / "expected.json"
+
+
+def examples() -> list[Example]:
+    out = [Example("numbers", EXAMPLES / "numbers" / "numbers.yaml",
+                   EXAMPLES / "numbers" / "algorithms")]
+    for path in sorted(EXAMPLES.glob("*/pipeline.yaml")):
+        out.append(Example(path.parent.name, path, EXAMPLES / "algorithms"))
+    return out
+
+
+def rel(path: Path) -> str:
+    return os.path.relpath(path, ROOT)
+
+
+def render_plan(example: Example) -> str:
+    """The plan as golden JSON; paths relative to the repository root, as run from there."""
+    plan = plan_pipeline(rel(example.pipeline), [rel(example.algorithms)])
+    return json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n"
+
+
+def regenerate() -> None:
+    os.chdir(ROOT)
+    for example in examples():
+        example.golden.mkdir(exist_ok=True)
+        (example.golden / "plan.json").write_text(render_plan(example), encoding="utf-8")
+        print(f"wrote {rel(example.golden / 'plan.json')}")
+
+
+if __name__ == "__main__":
+    regenerate()
+    sys.exit(0)

@@ -1,0 +1,107 @@
+"""The command line: exit codes, summaries, JSON plans, every error at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from hkube2argo.cli import main
+
+NUMBERS = ["validate", "examples/numbers/numbers.yaml", "-a", "examples/numbers/algorithms"]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_validate_numbers_summary(in_repo_root) -> None:
+    result = run(*NUMBERS)
+    assert result.exit_code == 0, result.output
+    assert "pipeline 'numbers' is valid" in result.output
+    assert "Range -> Multiply -> Reduce" in result.output
+    assert "results: Reduce" in result.output
+
+
+def test_validate_json_prints_the_plan(in_repo_root) -> None:
+    result = run(*NUMBERS, "--json")
+    assert result.exit_code == 0
+    plan = json.loads(result.stdout)
+    assert plan["name"] == "numbers" and plan["planVersion"] == 1
+
+
+def test_without_algorithms_says_they_were_not_checked(in_repo_root) -> None:
+    result = run("validate", "examples/numbers/numbers.yaml")
+    assert result.exit_code == 0
+    assert "algorithms: not checked" in result.output
+
+
+def _write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+BAD = """\
+name: p
+nodes:
+  - nodeName: A
+    algorithName: range
+    input: ["@Rnage"]
+  - nodeName: Range
+    algorithmName: range
+priority: 9
+"""
+
+
+def test_all_errors_are_reported_with_lines(tmp_path: Path) -> None:
+    result = run("validate", _write(tmp_path, BAD))
+    assert result.exit_code == 1
+    out = result.output
+    assert "bad.yaml:3: nodes[0].algorithmName: algorithmName is required" in out
+    assert "bad.yaml:5: nodes[0].input[0]: '@Rnage' refers to node 'Rnage'" in out
+    assert "did you mean 'Range'?" in out
+    assert "bad.yaml:8: priority: Input should be less than or equal to 5, got 9" in out
+    assert "warning: nodes[0].algorithName: unknown key 'algorithName': did you mean " \
+           "'algorithmName'?" in out
+    assert "3 error(s)" in out
+    assert "Traceback" not in out
+
+
+def test_json_errors_are_machine_readable(tmp_path: Path) -> None:
+    result = run("validate", _write(tmp_path, BAD), "--json")
+    assert result.exit_code == 1
+    errors = json.loads(result.stdout)["errors"]
+    assert {e["path"] for e in errors} == {"nodes[0].algorithmName", "nodes[0].input[0]",
+                                          "priority"}
+    assert all(e["file"].endswith("bad.yaml") and e["line"] for e in errors)
+
+
+def test_flow_input_check_can_be_skipped(tmp_path: Path) -> None:
+    path = _write(tmp_path, "name: p\nnodes:\n  - {nodeName: A, algorithmName: aa, "
+                            "input: ['@flowInput.x']}\n")
+    assert run("validate", path).exit_code == 1
+    assert run("validate", path, "--no-flow-input-check").exit_code == 0
+
+
+def test_bad_algorithm_files_fail_validation(tmp_path: Path, in_repo_root) -> None:
+    alg = tmp_path / "a.yaml"
+    alg.write_text("name: range\nimage: x\nmem: 512\n")
+    result = run("validate", "examples/numbers/numbers.yaml", "-a", str(alg))
+    assert result.exit_code == 1
+    assert "a.yaml:3: mem: '512' is not a memory size" in result.output
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 1
+    assert "nope.yaml: (document): no such file" in result.output
+
+
+def test_schema_check_and_write(tmp_path: Path) -> None:
+    assert run("schema", "--check", "-o", str(tmp_path)).exit_code == 1
+    assert run("schema", "-o", str(tmp_path)).exit_code == 0
+    assert run("schema", "--check", "-o", str(tmp_path)).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["algorithm.schema.json",
+                                                         "pipeline.schema.json"]
