@@ -1,0 +1,75 @@
+"""Cluster-facing defaults: the one place the compiler and the Helm chart agree on names.
+
+The chart (``charts/hkube2argo/values.yaml``) carries the same values; a test fails when
+they drift. Everything a cluster may name differently is a field here and a compile
+option, so nothing cluster-specific is hard-coded in the emitters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+LABEL_DOMAIN = "hkube2argo.io"
+PIPELINE_LABEL = f"{LABEL_DOMAIN}/pipeline"  # on every compiled run; the EventSource selects it
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    namespace: str | None = None  # None: the namespace the manifest is submitted to
+    bucket: str = "hkube2argo"
+    key_prefix: str = "hkube2argo"  # every object key starts with it
+    artifact_repository_configmap: str = "artifact-repositories"
+    artifact_repository_key: str = "hkube2argo"
+    workflow_service_account: str = "hkube2argo-workflow"
+    sensor_service_account: str = "hkube2argo-sensor"
+    event_source_service_account: str = "hkube2argo-events"
+    build_service_account: str = "hkube2argo-builder"
+    semaphore_configmap: str = "hkube2argo-semaphores"
+    event_bus: str = "default"
+    # The shared EventSource (installed by the chart) that watches pipeline runs; Sensors
+    # of triggered pipelines subscribe to its event.
+    event_source: str = "hkube2argo-workflows"
+    event_source_event: str = "workflow-updates"
+    minio_secret: str = "hkube2argo-minio"
+    minio_access_key_key: str = "accesskey"
+    minio_secret_key_key: str = "secretkey"
+    python_image: str = "ghcr.io/hkube2argo/runtime-python:0.1.0"
+    nodejs_image: str = "ghcr.io/hkube2argo/runtime-nodejs:0.1.0"
+    image_pull_policy: str = "IfNotPresent"
+    limit_factor: float = 2.0  # limits = factor x requests, as HKube (0: no limits)
+    priority_class_prefix: str = "hkube2argo-priority-"  # + 1..5; "" to not set one
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> ClusterConfig:
+        """A copy with the given fields changed; None values mean "keep the default"."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def runtime_image(self, env: str | None) -> str:
+        return self.nodejs_image if env == "nodejs" else self.python_image
+
+
+DEFAULT = ClusterConfig()
+
+# The chart's values.yaml paths that must equal these fields (checked by a test).
+CHART_VALUES: dict[str, str] = {
+    "bucket": "minio.bucket",
+    "key_prefix": "artifactRepository.keyPrefix",
+    "artifact_repository_configmap": "artifactRepository.configMap",
+    "artifact_repository_key": "artifactRepository.key",
+    "workflow_service_account": "serviceAccounts.workflow.name",
+    "sensor_service_account": "serviceAccounts.sensor.name",
+    "event_source_service_account": "serviceAccounts.eventSource.name",
+    "build_service_account": "serviceAccounts.build.name",
+    "semaphore_configmap": "concurrency.configMap",
+    "event_bus": "events.eventBus",
+    "event_source": "events.eventSource.name",
+    "event_source_event": "events.eventSource.eventName",
+    "minio_secret": "minio.secret.name",
+    "minio_access_key_key": "minio.secret.accessKeyKey",
+    "minio_secret_key_key": "minio.secret.secretKeyKey",
+    "python_image": "runtime.images.python",
+    "nodejs_image": "runtime.images.nodejs",
+    "image_pull_policy": "runtime.imagePullPolicy",
+    "priority_class_prefix": "priorityClasses.prefix",
+}
