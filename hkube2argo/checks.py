@@ -10,16 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from .diagnostics import Loc
 from .grammar import DATA_SOURCE, FLOW_INPUT, RESERVED_NODE_NAMES, ParsedInput, Relation
 from .graph import adjacency, collect_dependencies, find_cycles
 from .models.formats import ALGORITHM_NAME
+from .models.pipeline import NodeKind
 from .plan import Dependency
 from .spelling import suggest
 
 SUPPORTED_KINDS = ("algorithm", "output")
+HKUBE_KINDS = get_args(NodeKind)  # anything else already fails the model's enum
 # A malformed name already has its own error; "not among the algorithms" would repeat it.
 _ALGORITHM_NAME = re.compile(ALGORITHM_NAME)
 
@@ -112,7 +114,7 @@ def check_names(nodes: Sequence[NodeView]) -> Iterable[Finding]:
 def check_kinds(nodes: Sequence[NodeView]) -> Iterable[Finding]:
     outputs: list[NodeView] = []
     for node in nodes:
-        if node.kind not in SUPPORTED_KINDS:
+        if node.kind in HKUBE_KINDS and node.kind not in SUPPORTED_KINDS:
             yield Finding((*node.loc, "kind"),
                           f"node kind '{node.kind}' is not supported by hkube2argo "
                           f"(supported: {', '.join(SUPPORTED_KINDS)})")
@@ -191,9 +193,11 @@ def check_graph(nodes: Sequence[NodeView], deps: Sequence[Dependency]) -> Iterab
         if not any(d.target == node.name for d in real):
             yield Finding((*node.loc, "input"), "an output node must have parents: reference "
                                                 "the nodes whose results it collects")
-        if children.get(node.name):
+        kids = sorted(set(children.get(node.name, ())))
+        if kids:
+            verb = "depends" if len(kids) == 1 else "depend"
             yield Finding(node.loc, f"an output node must have no children, but "
-                                    f"{', '.join(sorted(set(children[node.name])))} depend on it")
+                                    f"{', '.join(kids)} {verb} on it")
 
 
 def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None) -> \
@@ -202,7 +206,7 @@ def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None)
         return
     for node in nodes:
         if (node.kind == "algorithm" and node.algorithm and node.algorithm not in known
-                and _ALGORITHM_NAME.match(node.algorithm)):
+                and len(node.algorithm) <= 32 and _ALGORITHM_NAME.match(node.algorithm)):
             hint = suggest(node.algorithm, known)
             tip = f"did you mean '{hint}'? " if hint else ""
             listed = ", ".join(sorted(known)[:12]) or "none"

@@ -27,6 +27,9 @@ JSON_SUFFIXES = (".json",)
 DESCRIPTOR_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES
 # Alias expansion can blow a small file up exponentially ("billion laughs").
 MAX_VALUES = 2_000_000
+# Deeper nesting than this is refused with a clear error rather than a RecursionError
+# somewhere downstream; no real descriptor comes near it.
+MAX_DEPTH = 100
 
 
 # libyaml's parser when PyYAML has it (about 10x faster on big pipelines), else pure Python.
@@ -104,6 +107,7 @@ class _Builder:
         self.file = file
         self.lines: dict[Loc, int] = {}
         self.count = 0
+        self.open: set[int] = set()  # nodes being built: one seen again is a recursive alias
 
     def fail(self, node: yaml.Node, loc: Loc, message: str) -> ValidationFailed:
         return ValidationFailed([Diagnostic(message, loc, self.file, node.start_mark.line + 1)])
@@ -114,6 +118,19 @@ class _Builder:
             raise self.fail(node, loc, f"document expands to more than {MAX_VALUES} values "
                                        "(YAML aliases?)")
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        if len(loc) > MAX_DEPTH:
+            raise self.fail(node, loc, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.open:
+                raise self.fail(node, loc, "recursive YAML alias: a value contains itself")
+            self.open.add(id(node))
+            try:
+                return self.container(node, loc)
+            finally:
+                self.open.discard(id(node))
+        return self.scalar(node, loc)
+
+    def container(self, node: yaml.Node, loc: Loc) -> Any:
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             out: dict[str, Any] = {}
@@ -125,9 +142,7 @@ class _Builder:
                     raise self.fail(key_node, (*loc, key), f"duplicated mapping key '{key}'")
                 out[key] = self.build(value_node, (*loc, key))
             return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
-        return self.scalar(node, loc)
+        return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
 
     def scalar(self, node: yaml.Node, loc: Loc) -> Any:
         tag = node.tag
@@ -206,8 +221,32 @@ def _json_document(text: str, file: str) -> Any:
         raise ValidationFailed([Diagnostic(f"invalid JSON: {exc.msg}", (), file, exc.lineno)]) \
             from None
     except ValueError as exc:
+        # The YAML reading of the same text knows where a duplicated key is.
+        list(_yaml_documents(text, file))
         raise ValidationFailed([Diagnostic(f"invalid JSON: {exc}", (), file)]) from None
+    except RecursionError:
+        list(_yaml_documents(text, file))  # stops at MAX_DEPTH, with the place and line
+        raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", (),
+                                           file)]) from None
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", deep,
+                                           file, _json_lines(text, file).get(deep))])
     return data
+
+
+def _too_deep(data: Any) -> Loc | None:
+    """The first location nested deeper than MAX_DEPTH (iterative: no recursion limit)."""
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            return loc
+        if isinstance(value, dict):
+            stack.extend(((*loc, k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in enumerate(value))
+    return None
 
 
 def _sources(file: str, base: Loc, data: Any, lines: dict[Loc, int],

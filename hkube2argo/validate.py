@@ -15,10 +15,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from . import checks
+from .cron import CronError, to_argo
 from .diagnostics import Diagnostic, Loc, ValidationFailed
 from .grammar import parse_input
 from .loading import Descriptor, Source, load_file, load_many
 from .models import Algorithm, Node, Options, Pipeline
+from .models.algorithm import fold_file_shape
 from .models.base import OpenHKubeModel
 from .models.errors import translate
 from .plan import AlgorithmSpec, Plan
@@ -74,12 +76,21 @@ def spelling_warnings(data: Any, model: type[OpenHKubeModel], source: Source,
                               "to the algorithm, as HKube does)", (*loc, key), "warning")
 
 
-def _model_errors(model: type[BaseModel], data: Any, source: Source) -> \
+def _model_errors(model: type[BaseModel], data: Any, source: Source,
+                  moved: dict[str, tuple[str, ...]] | None = None) -> \
         tuple[Any, list[Diagnostic]]:
+    """Validate; errors on fields that were moved from the file shape point at the key the
+    user wrote (``resources.cpu``, not ``cpu``)."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        return None, [source.diag(msg, loc) for loc, msg in translate(exc, model)]
+        moved = moved or {}
+        out = []
+        for loc, msg in translate(exc, model):
+            if loc and loc[0] in moved:
+                loc = (*moved[str(loc[0])], *loc[1:])
+            out.append(source.diag(msg, loc))
+        return None, out
 
 
 def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
@@ -92,22 +103,33 @@ def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
         if not isinstance(desc.data, dict):
             catalog.diagnostics.append(src.diag("an algorithm descriptor must be an object"))
             continue
-        algorithm, errors = _model_errors(Algorithm, desc.data, src)
+        folded, moved, problems = fold_file_shape(desc.data)
+        catalog.diagnostics.extend(src.diag(msg, loc) for loc, msg in problems)
+        if problems:
+            continue
+        algorithm, errors = _model_errors(Algorithm, folded, src, moved)
         catalog.diagnostics.extend(errors)
         catalog.diagnostics.extend(_algorithm_key_warnings(desc.data, src))
         if algorithm is None:
             continue
+        unrunnable = algorithm.runnable_problems()
+        catalog.diagnostics.extend(src.diag(msg, moved.get(field, (field,)))
+                                   for field, msg in unrunnable)
+        if unrunnable:
+            continue
         if algorithm.name in origin:
             first = origin[algorithm.name]
             catalog.diagnostics.append(src.diag(
-                f"algorithm '{algorithm.name}' is defined twice (also in {first.file})", ("name",)))
+                f"algorithm '{algorithm.name}' is defined twice (first in {first.file}"
+                f"{':' + str(first.line_of(('name',))) if first.line_of(('name',)) else ''})",
+                ("name",)))
             continue
         origin[algorithm.name] = src
         code_path = resolve_code_path(algorithm.code_path, src.file)
         if code_path is not None and not os.path.exists(code_path):
             catalog.diagnostics.append(src.diag(
                 f"code.path '{algorithm.code_path}' does not exist (looked for {code_path})",
-                ("code", "path") if "code" in desc.data else ("codePath",)))
+                moved.get("codePath", ("codePath",))))
             continue
         if algorithm.reserved_memory is not None:
             catalog.diagnostics.append(src.diag(
@@ -163,6 +185,17 @@ def _pipeline_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic
                            "includeInResults", ("nodes", i, "includeInResult"), "warning")
 
 
+def _cron_errors(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
+    triggers = data.get("triggers")
+    cron_trigger = triggers.get("cron") if isinstance(triggers, dict) else None
+    pattern = cron_trigger.get("pattern") if isinstance(cron_trigger, dict) else None
+    if isinstance(pattern, str) and pattern:
+        try:
+            to_argo(pattern)
+        except CronError as exc:
+            yield src.diag(str(exc), ("triggers", "cron", "pattern"))
+
+
 def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
                         check_flow_input: bool = True) -> Validated:
     """One pipeline descriptor through models, graph checks and, if clean, the planner."""
@@ -177,6 +210,7 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     elif data.get("streaming") is not None:
         diags.append(src.diag("streaming flow is only allowed in stream pipelines, which "
                               "hkube2argo does not support yet", ("streaming",)))
+    diags.extend(_cron_errors(data, src))
     views = _node_views(data.get("nodes"))
     edges = _edge_views(data.get("edges"))
     options = data.get("options") if isinstance(data.get("options"), dict) else {}

@@ -47,7 +47,8 @@ def test_yaml_errors_carry_the_line(text: str, line: int, needle: str) -> None:
 def test_json_errors_and_duplicates() -> None:
     with pytest.raises(ValidationFailed) as caught:
         parse_text('{\n "a": 1,\n "a": 2\n}', "d.json", "json")
-    assert "duplicated key 'a'" in caught.value.errors[0].message
+    (diag,) = caught.value.errors
+    assert (diag.message, diag.path, diag.line) == ("duplicated mapping key 'a'", "a", 3)
     with pytest.raises(ValidationFailed) as caught:
         parse_text('{\n "a": [1,\n}', "d.json", "json")
     assert caught.value.errors[0].line == 3

@@ -8,9 +8,9 @@ so everything downstream sees one model (hkube-reference section 2).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from .base import HKubeModel, OpenHKubeModel
 from .fields import AlgorithmName, Cores, Image, Memory
@@ -34,13 +34,67 @@ class EnvSource(HKubeModel):
         return self
 
 
-EnvValue = str | EnvSource
+def _env_kind(value: Any) -> str:
+    return "~source" if isinstance(value, dict | EnvSource) else "~plain"
+
+
+# A string becomes ``value``, an object ``valueFrom``; the discriminator keeps pydantic from
+# reporting the branch that was never meant.
+EnvValue = Annotated[
+    Annotated[str, Tag("~plain")] | Annotated[EnvSource, Tag("~source")],
+    Discriminator(_env_kind),
+]
 
 
 class Mount(HKubeModel):
     pvc_name: str = Field(min_length=1, max_length=63)
     path: str = Field(min_length=1)
     volume_type: Literal["emptyDir", "configMap"] | None = None
+
+
+# hkubectl file shape -> REST shape: (parent key, key inside it or None, REST field)
+_FILE_SHAPE = (
+    ("resources", "cpu", "cpu"),
+    ("resources", "mem", "mem"),
+    ("resources", "gpu", "gpu"),
+    ("code", "path", "codePath"),
+    ("code", "entryPoint", "entryPoint"),
+    ("image", None, "algorithmImage"),
+)
+
+
+def fold_file_shape(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, tuple[str, ...]],
+                                                    list[tuple[tuple[str, ...], str]]]:
+    """The REST-shaped descriptor, where each moved field came from (so errors point at the
+    key the user wrote), and problems with the file shape itself."""
+    out = {k: v for k, v in data.items() if k not in ("resources", "code", "image")}
+    moved: dict[str, tuple[str, ...]] = {}
+    problems: list[tuple[tuple[str, ...], str]] = []
+    for parent, shape in (("resources", "{cpu: 0.5, mem: 512Mi}"),
+                          ("code", "{path: ./src, entryPoint: main.py}")):
+        value = data.get(parent)
+        if value is not None and not isinstance(value, dict):
+            problems.append(((parent,), f"must be an object such as {shape}"))
+        elif isinstance(value, dict):
+            allowed = [k for p, k, _ in _FILE_SHAPE if p == parent]
+            for key in value:
+                if key not in allowed:
+                    problems.append(((parent, key), f"unknown key '{key}'; allowed: "
+                                                    f"{', '.join(allowed)}"))
+    for parent, key, field in _FILE_SHAPE:
+        container = data if key is None else data.get(parent)
+        name = parent if key is None else key
+        if not isinstance(container, dict) or name not in container:
+            continue
+        origin = (parent,) if key is None else (parent, key)
+        value = container[name]
+        if field in out and out[field] != value:
+            problems.append((origin, f"{'.'.join(origin)} conflicts with {field}: give one of "
+                                     "them"))
+            continue
+        out[field] = value
+        moved[field] = origin
+    return out, moved, problems
 
 
 class Algorithm(OpenHKubeModel):
@@ -94,37 +148,10 @@ class Algorithm(OpenHKubeModel):
         """Fold the hkubectl file shape (resources, code, image) into the REST shape."""
         if not isinstance(data, dict):
             return data
-        data = dict(data)
-        moves: list[tuple[str, str, str]] = []
-        resources = data.pop("resources", None)
-        if isinstance(resources, dict):
-            moves += [("resources", key, key) for key in resources]
-            for key, value in resources.items():
-                data.setdefault(f"resources.{key}", value)
-        elif resources is not None:
-            raise ValueError("resources must be an object such as {cpu: 0.5, mem: 512Mi}")
-        code = data.pop("code", None)
-        if isinstance(code, dict):
-            for src, dst in (("path", "codePath"), ("entryPoint", "entryPoint")):
-                if src in code:
-                    moves.append(("code", src, dst))
-                    data.setdefault(f"code.{src}", code[src])
-            unknown = sorted(set(code) - {"path", "entryPoint"})
-            if unknown:
-                raise ValueError(f"code has unknown key(s) {', '.join(unknown)}; "
-                                 "allowed: path, entryPoint")
-        elif code is not None:
-            raise ValueError("code must be an object such as {path: ./src, entryPoint: main.py}")
-        if "image" in data:
-            moves.append(("", "image", "algorithmImage"))
-        for parent, src, dst in moves:
-            key = f"{parent}.{src}" if parent else src
-            value = data.pop(key)
-            if dst in data and data[dst] != value:
-                where = f"{parent}.{src}" if parent else src
-                raise ValueError(f"{where} conflicts with {dst}: give one of them")
-            data[dst] = value
-        return data
+        folded, _, problems = fold_file_shape(data)
+        if problems:
+            raise ValueError(problems[0][1])
+        return folded
 
     @field_validator("gpu", mode="before")
     @classmethod
@@ -136,18 +163,6 @@ class Algorithm(OpenHKubeModel):
                 raise ValueError(f"'{value}' is not a number of GPUs") from None
         return value
 
-    @model_validator(mode="after")
-    def _runnable(self) -> Algorithm:
-        kind = self.effective_type
-        if kind == "Image" and not self.algorithm_image:
-            raise ValueError("give algorithmImage (or image) for an image algorithm, "
-                             "or code.path for a code algorithm")
-        if kind == "Code" and not self.code_path and not self.algorithm_image:
-            raise ValueError("a Code algorithm needs code.path (its code folder or archive)")
-        if kind in ("Code", "Git") and self.env is None:
-            raise ValueError("env is required for code algorithms: python or nodejs")
-        return self
-
     @property
     def effective_type(self) -> str:
         """HKube's rule: Code when code is given, Git for a repository, else Image."""
@@ -158,3 +173,16 @@ class Algorithm(OpenHKubeModel):
         if self.git_repository:
             return "Git"
         return "Image"
+
+    def runnable_problems(self) -> list[tuple[str, str]]:
+        """(field, message) for what keeps this algorithm from running anywhere."""
+        kind = self.effective_type
+        if kind == "Image" and not self.algorithm_image:
+            return [("algorithmImage", "give algorithmImage (or image) for an image "
+                                       "algorithm, or code.path for a code algorithm")]
+        if kind == "Code" and not self.code_path and not self.algorithm_image:
+            return [("codePath", "a Code algorithm needs code.path (its code folder or "
+                                 "archive)")]
+        if kind in ("Code", "Git") and self.env is None:
+            return [("env", "env is required for code algorithms: python or nodejs")]
+        return []

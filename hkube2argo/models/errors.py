@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from collections.abc import Iterator
@@ -16,7 +17,12 @@ _SHOWN = 60
 
 
 def _shown(value: Any) -> str:
-    text = repr(value)
+    """The value as the user wrote it (JSON), strings in quotes, shortened."""
+    try:
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) \
+            else repr(value)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
@@ -57,7 +63,9 @@ def translate(exc: ValidationError, root: type[BaseModel]) -> list[tuple[Loc, st
     """(location, message) for each pydantic error, in HKube's vocabulary."""
     out: list[tuple[Loc, str]] = []
     for err in exc.errors(include_url=False):
-        loc: Loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        # Drop pydantic's internal labels: union members ("str[...]") and union tags ("~...").
+        loc: Loc = tuple(p for p in err["loc"]
+                         if not (isinstance(p, str) and ("[" in p or p.startswith("~"))))
         kind = err["type"]
         msg = err["msg"]
         for prefix in _PREFIXES:
