@@ -64,3 +64,9 @@ def project(envelope: dict[str, Any], path: list[str]) -> dict[str, Any]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def item_index(file_name: str) -> int | None:
+    """The batch index of an ``NNNNNN.json`` file name, else None."""
+    stem, dot, ext = file_name.partition(".")
+    return int(stem) if dot and ext == "json" and stem.isdigit() else None

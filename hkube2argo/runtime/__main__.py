@@ -1,0 +1,37 @@
+"""``python -m hkube2argo.runtime MODE [--index N] [--total N]``: the task entry point.
+
+Exit codes: 0 success, 3 algorithm error (retried under OnError/Always), 4 batch
+tolerance exceeded; anything else is a crash (retried under OnCrash/Always).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import io, layout, tasks
+
+MODES = ("prepare", "run", "zip", "collect", "results")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hkube2argo.runtime")
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("--index", type=int, default=0, help="batch index (1-based), 0 = none")
+    parser.add_argument("--total", type=int, default=0, help="items of the batch (collect)")
+    opts = parser.parse_args(argv)
+    if opts.mode == "prepare":
+        return tasks.prepare({})
+    spec = io.read_json(layout.local(layout.SPEC_FILE))
+    if opts.mode == "run":
+        return tasks.run(spec, opts.index)
+    if opts.mode == "zip":
+        return tasks.zip_batch(spec)
+    if opts.mode == "collect":
+        return tasks.collect(spec, opts.total)
+    return tasks.results(spec)
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    sys.exit(main())

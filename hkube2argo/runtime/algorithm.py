@@ -1,0 +1,170 @@
+"""Loading and calling an HKube algorithm, unchanged: Python ``start(args[, hkubeApi])``
+with optional ``init``/``stop``/``exit``, or Node.js ``module.exports.start`` (sync or
+async) through ``node_shim.js``.
+
+Exceptions raised by the algorithm are *algorithm errors* (HKube's OnError); anything
+that kills the process is a *crash* (OnCrash). Exit codes keep the two apart for Argo's
+retry expression.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+EXIT_OK = 0
+EXIT_ALGORITHM_ERROR = 3  # the algorithm raised (or its ttl expired); anything else: a crash
+TTL_MESSAGE = "Algorithm TTL expired"
+SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_shim.js")
+
+
+class AlgorithmError(Exception):
+    """The algorithm failed by raising (HKube: the task failed with this message)."""
+
+
+class NotSupportedByHKube2Argo(Exception):
+    """Raised by every hkubeApi method."""
+
+
+class HKubeApi:
+    """The second ``start`` argument. HKube's code API starts algorithms and
+    sub-pipelines dynamically, which a compiled Argo DAG cannot express."""
+
+    def __getattr__(self, name: str) -> Any:
+        def unsupported(*_: Any, **__: Any) -> Any:
+            raise NotSupportedByHKube2Argo(
+                f"hkubeApi.{name} is not supported by hkube2argo: the code API starts "
+                "algorithms and pipelines dynamically, which a compiled DAG cannot do")
+        return unsupported
+
+
+@dataclass
+class Outcome:
+    result: Any = None
+    error: str | None = None
+
+
+class _TtlExpired(BaseException):
+    """Raised in the algorithm's thread when its ttl runs out (BaseException: user code's
+    ``except Exception`` does not swallow it)."""
+
+
+def _module_name(entry_point: str) -> str:
+    name = entry_point[:-3] if entry_point.endswith(".py") else entry_point
+    return "h2a_algorithm_" + name.replace("/", ".").replace(".", "_")
+
+
+def load_python(code_dir: str, entry_point: str) -> Any:
+    """Import the entry-point file the way HKube's wrapper does: from inside its folder,
+    with the folder importable so sibling modules load."""
+    path = os.path.join(code_dir, entry_point)
+    if not path.endswith(".py") and not os.path.exists(path):
+        path += ".py"
+    os.chdir(code_dir)
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)
+    spec = importlib.util.spec_from_file_location(_module_name(entry_point), path)
+    if spec is None or spec.loader is None:
+        raise AlgorithmError(f"cannot load the algorithm entry point {entry_point}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "start", None)):
+        raise AlgorithmError(f"{entry_point} has no start function")
+    return module
+
+
+def _accepts_two(func: Any) -> bool:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def _arm_ttl(ttl: int | None) -> None:
+    if not ttl:
+        return
+
+    def expire(*_: Any) -> None:
+        raise _TtlExpired
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.alarm(int(ttl))
+
+
+def _install_stop(module: Any, args: dict[str, Any]) -> None:
+    """SIGTERM (Argo stop, pod deletion): let the algorithm's ``stop`` run, then go."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_term(*_: Any) -> None:
+        stop = getattr(module, "stop", None)
+        if callable(stop):
+            try:
+                stop({**args, "forceStop": True})
+            except Exception as exc:  # stop must not hide the termination
+                print(f"hkube2argo: stop() raised {exc!r}", file=sys.stderr)
+        sys.exit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
+               ttl: int | None = None) -> Outcome:
+    try:
+        module = load_python(code_dir, entry_point)
+        _install_stop(module, args)
+        init = getattr(module, "init", None)
+        if callable(init):
+            init(args)
+        _arm_ttl(ttl)
+        try:
+            start = module.start
+            result = start(args, HKubeApi()) if _accepts_two(start) else start(args)
+        finally:
+            if ttl:
+                signal.alarm(0)
+        return Outcome(result=result)
+    except _TtlExpired:
+        return Outcome(error=TTL_MESSAGE)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # every algorithm failure is reported, not raised
+        return Outcome(error=str(exc) or type(exc).__name__)
+
+
+def run_node(code_dir: str, entry_point: str | None, args: dict[str, Any],
+             ttl: int | None = None, node: str = "node") -> Outcome:
+    """Node.js algorithms run in a ``node`` child process; its output passes through."""
+    with tempfile.TemporaryDirectory(prefix="h2a-node-") as tmp:
+        args_path = os.path.join(tmp, "args.json")
+        out_path = os.path.join(tmp, "outcome.json")
+        with open(args_path, "w", encoding="utf-8") as handle:
+            json.dump(args, handle)
+        cmd = [node, SHIM, code_dir, entry_point or "index.js", args_path, out_path]
+        try:
+            proc = subprocess.run(cmd, cwd=code_dir, timeout=ttl or None, check=False)
+        except subprocess.TimeoutExpired:
+            return Outcome(error=TTL_MESSAGE)
+        if not os.path.exists(out_path):
+            # node died without an answer: that is a crash, not an algorithm error
+            raise RuntimeError(f"node exited with code {proc.returncode} and no outcome")
+        with open(out_path, encoding="utf-8") as handle:
+            outcome = json.load(handle)
+    if "error" in outcome:
+        return Outcome(error=outcome["error"])
+    if "resultBase64" in outcome:
+        import base64
+
+        return Outcome(result=base64.b64decode(outcome["resultBase64"]))
+    return Outcome(result=outcome.get("result"))

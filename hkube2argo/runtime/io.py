@@ -1,0 +1,70 @@
+"""File plumbing of a task: reading its inbox, writing its outbox and counts."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from . import layout
+from .values import dumps, item_index
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def write_json(path: str, value: Any) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(dumps(value))
+    os.replace(tmp, path)  # a half-written file never looks like a result
+
+
+def read_optional(path: str) -> Any | None:
+    """An envelope that may not exist (a parent that was skipped or crashed)."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        return None
+
+
+def read_indexed(folder: str) -> dict[int, Any]:
+    """Every ``NNNNNN.json`` in a folder, by index (a missing folder is empty)."""
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return {}
+    out: dict[int, Any] = {}
+    for name in names:
+        index = item_index(name)
+        if index is not None:
+            out[index] = read_json(os.path.join(folder, name))
+    return out
+
+
+def inbox(*parts: str) -> str:
+    """A path in this task's inbox: ``shared/...`` or ``item/...``."""
+    return layout.local("in", *parts)
+
+
+def outbox(key: str) -> str:
+    """The local file that will be uploaded as ``<job prefix>/<key>``."""
+    return layout.local(layout.OUT_DIR, *key.split("/"))
+
+
+def write_count(name: str, value: int) -> None:
+    """A small number the template exposes as an output parameter."""
+    path = layout.local(layout.COUNTS_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(str(value))
+
+
+def write_text(name: str, value: str) -> None:
+    path = layout.local(layout.COUNTS_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(value)

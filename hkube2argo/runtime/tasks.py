@@ -1,0 +1,242 @@
+"""What each kind of task does: ``prepare``, ``run``, ``zip``, ``collect``, ``results``.
+
+Every task reads its spec and inbox and writes its outbox; none talks to storage or
+Argo. The compiler decides the routes, so these functions hold HKube's rules only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import string
+import sys
+import time
+from typing import Any
+
+from . import algorithm, io, layout, routes
+from .inputs import MissingItem, raw_count, raw_item, resolve
+from .values import decode_raw, dumps, failed, succeeded, unwrap
+
+EXIT_OK = algorithm.EXIT_OK
+EXIT_ALGORITHM_ERROR = algorithm.EXIT_ALGORITHM_ERROR
+EXIT_TOLERANCE = 4  # a batch failed beyond its batchTolerance: the pipeline fails
+TASK_ID_ALPHABET = string.digits + string.ascii_lowercase
+
+
+def job_id() -> str:
+    return os.environ.get("H2A_JOB_ID", "local")
+
+
+# --- prepare ------------------------------------------------------------------------------
+
+
+def prepare(spec: dict[str, Any]) -> int:
+    """Unpack the pipeline: flowInput to storage, one spec per task, flowInput values
+    routed to the tasks that read them."""
+    flow_input = decode_raw(_read_text(layout.local(layout.RAW_DIR, "flow-input")))
+    pipeline = decode_raw(_read_text(layout.local(layout.RAW_DIR, "pipeline")))
+    io.write_json(io.outbox(layout.flow_input_key()), flow_input)
+    for task, task_spec in pipeline["tasks"].items():
+        io.write_json(io.outbox(layout.spec_key(task)), task_spec)
+    routes.write(pipeline["flowInputRoutes"], succeeded(flow_input), 0)
+    return EXIT_OK
+
+
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def _args(spec: dict[str, Any], resolved: Any, index: int) -> dict[str, Any]:
+    """HKube's ``args`` for ``start``: the keys its wrapper passes (hkube-reference 7.1)."""
+    node = spec["node"]
+    pipeline = spec["pipeline"]
+    args: dict[str, Any] = dict(node.get("extra") or {})
+    args.update({
+        "input": resolved,
+        "jobId": job_id(),
+        "taskId": "".join(secrets.choice(TASK_ID_ALPHABET) for _ in range(8)),
+        "nodeName": node["nodeName"],
+        "algorithmName": node.get("algorithmName"),
+        "pipelineName": pipeline["name"],
+        "batchIndex": index,
+        "kind": node.get("kind", "algorithm"),
+        "priority": pipeline.get("priority"),
+        "ttl": node.get("ttl"),
+        "retry": node.get("retry"),
+        "parents": node.get("parents", []),
+        "childs": node.get("childs", []),
+        "info": {
+            "extraData": node.get("extraData"),
+            "rootJobId": job_id(),
+            "savePaths": node.get("savePaths", []),
+            "lastRunResult": None,
+        },
+    })
+    return args
+
+
+def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
+    node = spec["node"]
+    if node.get("kind") == "output":
+        return algorithm.Outcome(result=args["input"])  # HKube's output node echoes its input
+    alg = spec["algorithm"]
+    code_dir = alg.get("codeDir") or layout.local(layout.CODE_DIR)
+    if alg.get("env") == "nodejs":
+        return algorithm.run_node(code_dir, alg.get("entryPoint"), args, node.get("ttl"),
+                                  os.environ.get("H2A_NODE", "node"))
+    return algorithm.run_python(code_dir, alg.get("entryPoint") or "main.py", args,
+                                node.get("ttl"))
+
+
+def run(spec: dict[str, Any], index: int) -> int:
+    """One algorithm task (one batch item when ``index`` > 0)."""
+    try:
+        resolved = resolve(spec["node"]["input"], spec["node"]["refs"], index)
+    except MissingItem:
+        # the upstream item failed or was skipped: HKube does not run this one
+        routes.write(spec["routes"], {"status": "skipped"}, index)
+        return EXIT_OK
+    outcome = _call(spec, _args(spec, resolved, index))
+    if outcome.error is None:
+        envelope = succeeded(outcome.result)
+        try:
+            dumps(envelope)
+        except (TypeError, ValueError) as exc:
+            envelope = failed(f"the result is not JSON-serialisable: {exc}")
+    else:
+        envelope = failed(outcome.error)
+    routes.write(spec["routes"], envelope, index)
+    if envelope["status"] != "succeed":
+        print(f"hkube2argo: {spec['node']['nodeName']} failed: {envelope['error']}",
+              file=sys.stderr)
+        return EXIT_ALGORITHM_ERROR
+    return EXIT_OK
+
+
+# --- zip ----------------------------------------------------------------------------------
+
+
+def zip_batch(spec: dict[str, Any]) -> int:
+    """Several batch sources into per-item inputs: indexed (item i takes element i of each
+    source, shorter sources give null) or cartesian (first source varies slowest)."""
+    columns: list[tuple[str, list[Any]]] = []
+    for source in spec["sources"]:
+        if "raw" in source:
+            values = [raw_item(source["raw"], i) for i in range(1, raw_count(source["raw"]) + 1)]
+        else:
+            staged = io.read_indexed(io.inbox("shared", source["slot"]))
+            values = [unwrap(env) for _, env in sorted(staged.items())]
+        columns.append((source["slot"], values))
+    if spec["operation"] == "cartesian":
+        rows = itertools.product(*(values for _, values in columns))
+    else:
+        size = max((len(values) for _, values in columns), default=0)
+        rows = ((values[i] if i < len(values) else None for _, values in columns)
+                for i in range(size))
+    count = 0
+    for count, row in enumerate(rows, start=1):
+        for (slot, _), value in zip(columns, row, strict=True):
+            io.write_json(io.outbox(f"{layout.inbox_item(spec['target'], count)}/{slot}.json"),
+                          succeeded(value))
+    io.write_count("count", count)
+    return EXIT_OK
+
+
+# --- collect ------------------------------------------------------------------------------
+
+
+def js_round(value: float) -> int:
+    """JavaScript's Math.round (HKube's), not Python's banker's rounding."""
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def collect(spec: dict[str, Any], total: int) -> int:
+    """After every item of a batch node: HKube's batchTolerance, the node's summary for the
+    results, and the successful items re-indexed for ``#@Batch`` readers."""
+    statuses = io.read_indexed(io.inbox("shared", "status"))
+    summary: dict[str, Any] = {"total": total, "items": {}}
+    ok: list[int] = []
+    errors: list[str] = []
+    for i in range(1, total + 1):
+        record = statuses.get(i) or {"status": "failed", "error": "the task crashed or was lost"}
+        summary["items"][str(i)] = record
+        if record["status"] == "succeed":
+            ok.append(i)
+        elif record["status"] == "failed":
+            errors.append(record.get("error", ""))
+    for route in spec["routes"]:
+        if route.get("from"):
+            staged = io.read_indexed(io.inbox("shared", route["from"]))
+            routes.write_elements(route, [unwrap(staged[i]) for i in ok if i in staged])
+        else:
+            routes.write([route], succeeded(summary), 0)
+    io.write_count("count", len(ok))
+    tolerance = spec["tolerance"]
+    if total and errors:
+        percent = js_round(100 * len(errors) / total)
+        if percent >= tolerance:
+            print(f"{len(errors)}/{total} ({percent}%) failed tasks, batch tolerance is "
+                  f"{tolerance}%, error: {errors[0]}", file=sys.stderr)
+            return EXIT_TOLERANCE
+    return EXIT_OK
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+def _entries(node: dict[str, Any]) -> list[dict[str, Any]]:
+    base = {"nodeName": node["nodeName"], "algorithmName": node.get("algorithmName")}
+    if not node["fansOut"]:
+        envelope = io.read_optional(io.inbox("shared", f"{node['slot']}.json"))
+        if envelope is None or envelope.get("status") == "skipped":
+            return []
+        return [{**base, **_outcome(envelope)}]
+    summary_env = io.read_optional(io.inbox("shared", f"{node['slot']}~summary.json"))
+    items = io.read_indexed(io.inbox("shared", node["slot"]))
+    total = unwrap(summary_env)["total"] if summary_env else max(items, default=0)
+    if total == 0:
+        return [{"nodeName": base["nodeName"], "batchIndex": -1,
+                 "algorithmName": base["algorithmName"], "result": []}]
+    entries = []
+    recorded = unwrap(summary_env)["items"] if summary_env else {}
+    for i in range(1, total + 1):
+        envelope = items.get(i) or recorded.get(str(i)) or failed("the task crashed or was lost")
+        if envelope.get("status") == "skipped":
+            continue
+        entries.append({"nodeName": base["nodeName"], "batchIndex": i,
+                        "algorithmName": base["algorithmName"], **_outcome(envelope)})
+    return entries
+
+
+def _outcome(envelope: dict[str, Any]) -> dict[str, Any]:
+    if envelope.get("status") == "succeed":
+        result = unwrap(envelope)
+        if isinstance(result, bytes):
+            return {"result": {"bytesBase64": envelope["resultBytes"]}}
+        return {"result": result}
+    return {"error": envelope.get("error", "failed")}
+
+
+def results(spec: dict[str, Any]) -> int:
+    """HKube's ``/exec/results`` document: leaves and includeInResults nodes, one entry per
+    batch item in index order."""
+    data: list[dict[str, Any]] = []
+    for node in spec["nodes"]:
+        data.extend({k: v for k, v in e.items() if v is not None} for e in _entries(node))
+    document = {
+        "jobId": job_id(),
+        "pipeline": spec["pipeline"],
+        "status": "completed",
+        "timestamp": int(time.time() * 1000),
+        "data": data,
+    }
+    io.write_json(io.outbox(layout.results_key()), document)
+    prefix = os.environ.get("H2A_JOB_PREFIX", "")
+    io.write_text("results-key", f"{prefix}/{layout.results_key()}" if prefix
+                  else layout.results_key())
+    return EXIT_OK
