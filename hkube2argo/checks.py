@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from .diagnostics import Loc
-from .grammar import DATA_SOURCE, FLOW_INPUT, RESERVED_NODE_NAMES, ParsedInput, Relation
+from .grammar import (
+    DATA_SOURCE,
+    FLOW_INPUT,
+    RESERVED_NODE_NAMES,
+    ParsedInput,
+    Relation,
+    is_array_index,
+)
 from .graph import adjacency, collect_dependencies, find_cycles
 from .models.formats import ALGORITHM_NAME
 from .models.pipeline import NodeKind
@@ -81,7 +88,7 @@ def _lookup(data: Any, path: Sequence[str]) -> bool:
     for seg in path:
         if isinstance(data, dict) and seg in data:
             data = data[seg]
-        elif isinstance(data, list) and seg.isdigit() and int(seg) < len(data):
+        elif isinstance(data, list) and is_array_index(seg) and int(seg) < len(data):
             data = data[int(seg)]
         else:
             return False

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .runtime.values import is_array_index
+
 RefKind = Literal["flowInput", "flowInputBatch", "node", "nodeBatch", "waitAny", "rawBatch"]
 Relation = Literal["waitNode", "waitBatch", "waitAny", "order"]
 
@@ -102,7 +104,9 @@ class Ref:
         return out
 
 
-_JS_INT = re.compile(r"^[+-]?\d+")
+_JS_INT = re.compile(r"^[+-]?[0-9]+")
+# JavaScript's \s (ECMAScript WhiteSpace + LineTerminator), not Python's.
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 
 def _js_parse_int(text: str) -> int | None:
@@ -114,7 +118,7 @@ def _js_parse_int(text: str) -> int | None:
 def parse_raw_batch(text: str) -> tuple[RawSegment, ...]:
     """``#[...]`` exactly as HKube: drop ``#``, delete every bracket and all whitespace,
     split on ``,``; ``a...b`` is an inclusive integer range, anything else a string."""
-    body = re.sub(r"[\[\]\s]", "", text[1:])
+    body = re.sub(f"[\\[\\]{_JS_SPACE}]", "", text[1:])
     segments: list[RawSegment] = []
     for item in body.split(","):
         if "..." in item:
@@ -178,9 +182,19 @@ def parse_leaf(text: str) -> Ref | None:
 Loc = tuple[str | int, ...]
 
 
+_MAX_INDEX = 2**32 - 2
+
+
+def js_keys(obj: dict[str, Any]) -> list[str]:
+    """An object's keys in JavaScript's order: integer-like keys ascending, then the rest in
+    insertion order (what ``Object.entries`` gives HKube's parser)."""
+    numeric = sorted((k for k in obj if is_array_index(k) and int(k) <= _MAX_INDEX), key=int)
+    return numeric + [k for k in obj if not (is_array_index(k) and int(k) <= _MAX_INDEX)]
+
+
 def iter_leaves(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
-    """String leaves in HKube's traversal order (arrays by index, objects by key order);
-    that order decides which batch source is "first" for cartesian products."""
+    """String leaves in HKube's traversal order (arrays by index, objects in JavaScript key
+    order); that order decides which batch source is "first" for cartesian products."""
     stack: list[tuple[Loc, Any]] = [(loc, value)]
     while stack:
         here, item = stack.pop()
@@ -189,7 +203,7 @@ def iter_leaves(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str]]:
         elif isinstance(item, list):
             stack.extend(((*here, i), v) for i, v in reversed(list(enumerate(item))))
         elif isinstance(item, dict):
-            stack.extend(((*here, k), v) for k, v in reversed(list(item.items())))
+            stack.extend(((*here, k), item[k]) for k in reversed(js_keys(item)))
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,13 @@ class _Builder:
             return out
         return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
 
+    def _number(self, node: yaml.Node, loc: Loc, construct: Callable[[Any], Any],
+                what: str) -> Any:
+        try:
+            return construct(node)
+        except (ValueError, IndexError, TypeError):  # an explicit !!int on a non-number
+            raise self.fail(node, loc, f"'{node.value}' is not {what}") from None
+
     def scalar(self, node: yaml.Node, loc: Loc) -> Any:
         tag = node.tag
         if tag == "tag:yaml.org,2002:str":
@@ -153,9 +160,9 @@ class _Builder:
         if tag == "tag:yaml.org,2002:bool":
             return node.value.lower() == "true"
         if tag == "tag:yaml.org,2002:int":
-            return self.loader.construct_yaml_int(node)
+            return self._number(node, loc, self.loader.construct_yaml_int, "an integer")
         if tag == "tag:yaml.org,2002:float":
-            value = self.loader.construct_yaml_float(node)
+            value = self._number(node, loc, self.loader.construct_yaml_float, "a number")
             if math.isinf(value) or math.isnan(value):
                 raise self.fail(node, loc, f"'{node.value}' is not a JSON number")
             return value
@@ -204,6 +211,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"'{name}' is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is too large for a JSON number")
+    return value
+
+
 def _json_lines(text: str, file: str) -> dict[Loc, int]:
     """JSON is (nearly) YAML: reuse the YAML composer only to learn line numbers."""
     try:
@@ -216,26 +230,27 @@ def _json_lines(text: str, file: str) -> dict[Loc, int]:
 def _json_document(text: str, file: str) -> Any:
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicates,
-                          parse_constant=_reject_constant)
+                          parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise ValidationFailed([Diagnostic(f"invalid JSON: {exc.msg}", (), file, exc.lineno)]) \
             from None
     except ValueError as exc:
         # The YAML reading of the same text knows where a duplicated key is.
-        list(_yaml_documents(text, file))
+        if "duplicated key" in str(exc):
+            list(_yaml_documents(text, file))
         raise ValidationFailed([Diagnostic(f"invalid JSON: {exc}", (), file)]) from None
     except RecursionError:
         list(_yaml_documents(text, file))  # stops at MAX_DEPTH, with the place and line
         raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", (),
                                            file)]) from None
-    deep = _too_deep(data)
+    deep = too_deep(data)
     if deep is not None:
         raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", deep,
                                            file, _json_lines(text, file).get(deep))])
     return data
 
 
-def _too_deep(data: Any) -> Loc | None:
+def too_deep(data: Any) -> Loc | None:
     """The first location nested deeper than MAX_DEPTH (iterative: no recursion limit)."""
     stack: list[tuple[Loc, Any]] = [((), data)]
     while stack:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 def suggest(key: str, known: Iterable[str]) -> str | None:
     """The known key ``key`` was probably meant to be, or None."""
-    known = list(known)
+    known = sorted(known)  # sets give no order; the hint must not depend on hashing
     lowered = {k.lower(): k for k in known}
     if key.lower() in lowered:
         return lowered[key.lower()]

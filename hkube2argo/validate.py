@@ -18,7 +18,7 @@ from . import checks
 from .cron import CronError, to_argo
 from .diagnostics import Diagnostic, Loc, ValidationFailed
 from .grammar import parse_input
-from .loading import Descriptor, Source, load_file, load_many
+from .loading import MAX_DEPTH, Descriptor, Source, load_file, load_many, too_deep
 from .models import Algorithm, Node, Options, Pipeline
 from .models.algorithm import fold_file_shape
 from .models.base import OpenHKubeModel
@@ -86,7 +86,7 @@ def _model_errors(model: type[BaseModel], data: Any, source: Source,
     except ValidationError as exc:
         moved = moved or {}
         out = []
-        for loc, msg in translate(exc, model):
+        for loc, msg in translate(exc, model, data):
             if loc and loc[0] in moved:
                 loc = (*moved[str(loc[0])], *loc[1:])
             out.append(source.diag(msg, loc))
@@ -158,19 +158,30 @@ def _node_views(raw_nodes: Any) -> list[checks.NodeView]:
         raw_input = raw.get("input", [])
         views.append(checks.NodeView(
             position=i,
-            name=str(name) if isinstance(name, str | int | float) and name != "" else None,
+            name=_name(name),
             kind=kind if isinstance(kind, str) else "algorithm",
-            algorithm=str(algorithm) if isinstance(algorithm, str | int | float) else None,
+            algorithm=_name(algorithm),
             parsed=parse_input(raw_input if isinstance(raw_input, list) else []),
         ))
     return views
 
 
+def _name(value: Any) -> str | None:
+    """A name as the model reads it: strings, and numbers turned into strings (ajv's
+    coerceTypes); anything else is left to the model's own error."""
+    if isinstance(value, bool) or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return Node.model_validate({"nodeName": value}).node_name
+    return None
+
+
 def _edge_views(raw_edges: Any) -> list[checks.EdgeView]:
     if not isinstance(raw_edges, list):
         return []
-    return [checks.EdgeView(i, e.get("source") if isinstance(e.get("source"), str) else None,
-                            e.get("target") if isinstance(e.get("target"), str) else None)
+    return [checks.EdgeView(i, _name(e.get("source")), _name(e.get("target")))
             for i, e in enumerate(raw_edges) if isinstance(e, dict)]
 
 
@@ -203,6 +214,10 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     data = desc.data
     if not isinstance(data, dict):
         return Validated(src, None, [src.diag("a pipeline descriptor must be an object")])
+    deep = too_deep(data)
+    if deep is not None:
+        return Validated(src, None, [src.diag(f"nested more than {MAX_DEPTH} levels deep",
+                                              deep)])
     pipeline, diags = _model_errors(Pipeline, data, src)
     diags.extend(_pipeline_warnings(data, src))
     if data.get("kind") == "stream":

@@ -19,7 +19,9 @@ class HKubeModel(BaseModel):
 
     model_config = ConfigDict(
         alias_generator=to_camel,
-        populate_by_name=True,
+        # Only HKube's camelCase names: a snake_case key is an unknown key like any other
+        # (kept and warned about), never silently applied.
+        populate_by_name=False,
         coerce_numbers_to_str=True,
         extra="forbid",
         frozen=True,

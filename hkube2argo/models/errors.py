@@ -59,13 +59,32 @@ def _allowed_keys(model: type[BaseModel]) -> str:
     return ", ".join(sorted(f.alias or n for n, f in model.model_fields.items()))
 
 
-def translate(exc: ValidationError, root: type[BaseModel]) -> list[tuple[Loc, str]]:
+def real_loc(loc: tuple[Any, ...], data: Any, missing: bool) -> Loc:
+    """The error's location in the user's data: pydantic adds labels of its own (union
+    members, tags) that name no key; those are dropped by looking at the data itself."""
+    out: list[str | int] = []
+    here = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        present = (isinstance(here, dict) and part in here) or (
+            isinstance(here, list) and isinstance(part, int) and part < len(here))
+        if present:
+            out.append(part)
+            here = here[part]
+        elif last and missing:
+            out.append(part)  # a required key is absent by definition
+        else:
+            continue  # a label of pydantic's
+    return tuple(out)
+
+
+def translate(exc: ValidationError, root: type[BaseModel],
+              data: Any = None) -> list[tuple[Loc, str]]:
     """(location, message) for each pydantic error, in HKube's vocabulary."""
     out: list[tuple[Loc, str]] = []
     for err in exc.errors(include_url=False):
-        # Drop pydantic's internal labels: union members ("str[...]") and union tags ("~...").
-        loc: Loc = tuple(p for p in err["loc"]
-                         if not (isinstance(p, str) and ("[" in p or p.startswith("~"))))
+        loc: Loc = real_loc(err["loc"], data, err["type"] == "missing") \
+            if data is not None else tuple(err["loc"])
         kind = err["type"]
         msg = err["msg"]
         for prefix in _PREFIXES:

@@ -10,6 +10,12 @@ from typing import Any
 RAW_MARK = "h2a1:"  # raw artifacts: marker + base64(gzip(JSON)); no '{{' can appear
 
 
+def is_array_index(segment: str) -> bool:
+    """A path segment JavaScript reads as an array index: "0", "12" (not "01", not "²")."""
+    return segment == "0" or (segment[:1] in "123456789" and segment.isascii()
+                              and segment.isdigit())
+
+
 def get_path(value: Any, path: list[str]) -> Any:
     """``@A.items.0.id``: keys into objects, numeric segments into arrays; missing -> None."""
     for seg in path:
@@ -17,7 +23,7 @@ def get_path(value: Any, path: list[str]) -> Any:
             if seg not in value:
                 return None
             value = value[seg]
-        elif isinstance(value, list) and seg.isdigit() and int(seg) < len(value):
+        elif isinstance(value, list) and is_array_index(seg) and int(seg) < len(value):
             value = value[int(seg)]
         else:
             return None
