@@ -11,7 +11,7 @@ import sys
 
 from . import io, layout, tasks
 
-MODES = ("prepare", "run", "zip", "collect", "results")
+MODES = ("prepare", "run", "zip", "collect", "results", "max")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,9 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", choices=MODES)
     parser.add_argument("--index", type=int, default=0, help="batch index (1-based), 0 = none")
     parser.add_argument("--total", type=int, default=0, help="items of the batch (collect)")
+    parser.add_argument("--values", default="", help="comma-separated sizes (max)")
     opts = parser.parse_args(argv)
     if opts.mode == "prepare":
         return tasks.prepare({})
+    if opts.mode == "max":
+        return tasks.max_count([int(v) for v in opts.values.split(",") if v.strip()])
     spec = io.read_json(layout.local(layout.SPEC_FILE))
     if opts.mode == "run":
         return tasks.run(spec, opts.index)

@@ -85,7 +85,8 @@ def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
     if node.get("kind") == "output":
         return algorithm.Outcome(result=args["input"])  # HKube's output node echoes its input
     alg = spec["algorithm"]
-    code_dir = alg.get("codeDir") or layout.local(layout.CODE_DIR)
+    # code algorithms get their code unpacked under the root; image algorithms carry it
+    code_dir = os.environ.get("H2A_CODE_DIR") or layout.local(layout.CODE_DIR)
     if alg.get("env") == "nodejs":
         return algorithm.run_node(code_dir, alg.get("entryPoint"), args, node.get("ttl"),
                                   os.environ.get("H2A_NODE", "node"))
@@ -239,4 +240,13 @@ def results(spec: dict[str, Any]) -> int:
     prefix = os.environ.get("H2A_JOB_PREFIX", "")
     io.write_text("results-key", f"{prefix}/{layout.results_key()}" if prefix
                   else layout.results_key())
+    return EXIT_OK
+
+
+# --- max ----------------------------------------------------------------------------------
+
+
+def max_count(values: list[int]) -> int:
+    """The loop size of a wait-any group with several batch roots (zipped by index)."""
+    io.write_count("count", max(values, default=0))
     return EXIT_OK
