@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__, schemas
+from . import __version__, lint, schemas
+from .compiler import compile_file
+from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .plan import Plan
 from .validate import Catalog, load_algorithms, validate_file
@@ -81,6 +83,91 @@ def validate(pipeline: Path, algorithm_paths: tuple[Path, ...], as_json: bool,
     for r in results:
         assert r.plan is not None
         click.echo(_summary(r.plan, catalog))
+
+
+def cluster_options(func):  # type: ignore[no-untyped-def]
+    """What differs between clusters; defaults are the Helm chart's (hkube2argo.config)."""
+    options = [
+        click.option("--namespace", help="metadata.namespace of the manifests."),
+        click.option("--service-account", "workflow_service_account",
+                     help=f"Pods' service account [{DEFAULT.workflow_service_account}]."),
+        click.option("--artifact-repository", "artifact_repository",
+                     help="CONFIGMAP:KEY of the artifact repository "
+                          f"[{DEFAULT.artifact_repository_configmap}:"
+                          f"{DEFAULT.artifact_repository_key}]."),
+        click.option("--key-prefix", help=f"Object key prefix [{DEFAULT.key_prefix}]."),
+        click.option("--bucket", help=f"Bucket (for runs and uploads) [{DEFAULT.bucket}]."),
+        click.option("--python-image", help=f"Runtime image [{DEFAULT.python_image}]."),
+        click.option("--nodejs-image", help=f"Node.js runtime image [{DEFAULT.nodejs_image}]."),
+        click.option("--image-pull-policy", type=click.Choice(["Always", "IfNotPresent",
+                                                               "Never"])),
+        click.option("--limit-factor", type=float,
+                     help="Limits = factor x requests; 0 sets no limits [2]."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cluster_config(artifact_repository: str | None = None, **values: object) -> ClusterConfig:
+    if artifact_repository:
+        configmap, _, key = artifact_repository.partition(":")
+        if not configmap or not key:
+            raise click.BadParameter("use CONFIGMAP:KEY", param_hint="--artifact-repository")
+        values.update(artifact_repository_configmap=configmap, artifact_repository_key=key)
+    return DEFAULT.with_overrides(**values)
+
+
+@main.command(name="compile")
+@click.argument("pipeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-a", "--algorithms", "algorithm_paths", multiple=True, required=True,
+              type=click.Path(path_type=Path), help="Algorithm file or folder (repeatable).")
+@click.option("-o", "--out", default="-", show_default=True,
+              help="Folder for <name>.workflowtemplate.yaml and <name>.workflow.yaml, or - "
+                   "for one multi-document stream on stdout.")
+@cluster_options
+def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
+                    **options: object) -> None:
+    """Compile PIPELINE into an Argo WorkflowTemplate and Workflow."""
+    config = cluster_config(**options)  # type: ignore[arg-type]
+    try:
+        output = compile_file(pipeline, list(algorithm_paths), config)
+    except ValidationFailed as exc:
+        _print_diagnostics(exc.diagnostics)
+        click.echo(f"{len(exc.errors)} error(s)", err=True)
+        sys.exit(1)
+    if out == "-":
+        click.echo(output.text(), nl=False)
+        return
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in output.files().items():
+        (folder / name).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {folder / name}")
+
+
+@main.command(name="lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def lint_command(files: tuple[str, ...]) -> None:
+    """Check Argo manifests strictly against Argo's own schemas (unknown fields rejected)."""
+    import yaml
+
+    failed = 0
+    for name in files:
+        with open(name, encoding="utf-8") as handle:
+            try:
+                docs = [d for d in yaml.safe_load_all(handle) if d is not None]
+            except yaml.YAMLError as exc:
+                click.echo(f"{name}: invalid YAML: {exc}", err=True)
+                failed += 1
+                continue
+        for problem in lint.lint(docs):
+            click.echo(f"{name}: {problem}", err=True)
+            failed += 1
+    if failed:
+        click.echo(f"{failed} problem(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{len(files)} file(s) valid")
 
 
 @main.command()

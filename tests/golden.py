@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from hkube2argo.compiler import compile_file
 from hkube2argo.validate import plan_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,12 +53,19 @@ def render_plan(example: Example) -> str:
     return json.dumps(plan.to_json(), indent=2, ensure_ascii=False) + "\n"
 
 
+def render_manifests(example: Example) -> dict[str, str]:
+    """The compiled manifests (default cluster settings) as golden YAML, by file name."""
+    return compile_file(rel(example.pipeline), [rel(example.algorithms)]).files()
+
+
 def regenerate() -> None:
     os.chdir(ROOT)
     for example in examples():
         example.golden.mkdir(exist_ok=True)
-        (example.golden / "plan.json").write_text(render_plan(example), encoding="utf-8")
-        print(f"wrote {rel(example.golden / 'plan.json')}")
+        files = {"plan.json": render_plan(example), **render_manifests(example)}
+        for name, text in files.items():
+            (example.golden / name).write_text(text, encoding="utf-8")
+            print(f"wrote {rel(example.golden / name)}")
 
 
 if __name__ == "__main__":

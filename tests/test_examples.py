@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.golden import Example, examples, render_plan
+from hkube2argo import lint
+from tests.golden import Example, examples, render_manifests, render_plan
 
 EXAMPLES = examples()
 
@@ -43,3 +44,21 @@ def test_numbers_plan_shape(in_repo_root) -> None:
     assert {a["name"]: a["env"] for a in plan["algorithms"]} == {
         "multiply": "python", "range": "python", "reduce": "nodejs"}
     assert plan["options"]["ttl"] == 3600
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
+def test_manifests_match_golden(example: Example, in_repo_root) -> None:
+    for name, text in render_manifests(example).items():
+        golden = example.golden / name
+        assert golden.is_file(), f"no golden {name}: run 'python -m tests.golden' on purpose"
+        assert text == golden.read_text(encoding="utf-8"), \
+            f"{name} changed: if intended, regenerate with 'python -m tests.golden'"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
+def test_golden_manifests_pass_strict_lint(example: Example) -> None:
+    import yaml
+
+    for path in sorted(example.golden.glob("*.yaml")):
+        docs = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        assert lint.lint(docs) == [], path

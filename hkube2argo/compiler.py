@@ -1,0 +1,71 @@
+"""The compile stage at the edge: reads algorithm code (to address it by content), emits
+the manifests, checks them strictly, serialises them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import codepack, lint, serialize
+from .config import DEFAULT, ClusterConfig
+from .diagnostics import Diagnostic, ValidationFailed
+from .emit import Manifests, compile_plan
+from .emit.dag import DagTooLarge
+from .emit.templates import EmitError
+from .jobgraph import CompileError
+from .plan import Plan
+from .validate import plan_pipeline
+
+
+class ManifestInvalid(Exception):
+    """The emitted manifests fail Argo's schema: a bug in hkube2argo, never the user's."""
+
+
+def code_keys(plan: Plan, config: ClusterConfig) -> dict[str, str]:
+    """Content-addressed object keys of the code algorithms' packed code."""
+    keys = {}
+    for alg in plan.algorithms:
+        if alg.type == "Code" and alg.code_path:
+            keys[alg.name] = codepack.code_key(config.key_prefix, alg.name,
+                                               codepack.pack(alg.code_path))
+    return keys
+
+
+def compile_manifests(plan: Plan, config: ClusterConfig = DEFAULT) -> Manifests:
+    """Plan -> checked manifests; problems the user can fix raise ValidationFailed."""
+    missing = sorted({n.algorithm for n in plan.nodes if n.algorithm} -
+                     {a.name for a in plan.algorithms})
+    if missing:
+        raise ValidationFailed([Diagnostic(
+            f"algorithm(s) {', '.join(missing)} not given: compile needs every algorithm "
+            "(-a FILE|FOLDER)", ("nodes",), plan.source)])
+    try:
+        manifests = compile_plan(plan, config, code_keys(plan, config))
+    except (CompileError, EmitError, DagTooLarge) as exc:
+        raise ValidationFailed([Diagnostic(str(exc), (), plan.source)]) from None
+    problems = lint.lint(manifests.documents())
+    if problems:
+        raise ManifestInvalid("\n".join(str(p) for p in problems))
+    return manifests
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str  # file stem, the pipeline's Kubernetes name
+    manifests: Manifests
+
+    def files(self) -> dict[str, str]:
+        return {f"{self.name}.workflowtemplate.yaml": serialize.dump(
+                    self.manifests.workflow_template),
+                f"{self.name}.workflow.yaml": serialize.dump(self.manifests.workflow)}
+
+    def text(self) -> str:
+        return serialize.dump_all(self.manifests.documents())
+
+
+def compile_file(pipeline: str | Path, algorithms: Sequence[str | Path],
+                 config: ClusterConfig = DEFAULT) -> Output:
+    plan = plan_pipeline(pipeline, algorithms)
+    manifests = compile_manifests(plan, config)
+    return Output(manifests.workflow_template["metadata"]["name"], manifests)

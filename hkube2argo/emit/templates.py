@@ -1,0 +1,304 @@
+"""Container templates: one per algorithm (and per retry/ttl variant of it), shared by
+every node that runs it, plus the runtime's own steps (prepare, zip, collect, max,
+results). A task says which node it is through parameters, never through template text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from hera.workflows import models as m
+
+from .. import naming
+from ..config import ClusterConfig
+from ..jobgraph import JobGraph, Task
+from ..plan import AlgorithmSpec, Plan, PlanNode, thaw
+from ..runtime.algorithm import EXIT_ALGORITHM_ERROR
+from . import artifacts
+
+IMAGE_CODE_DIR = "/hkube/algorithm-runner/algorithm_unique_folder"  # HKube builder images
+RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an init container
+STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
+TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
+
+
+class EmitError(ValueError):
+    """Something in the descriptor that cannot be put in a manifest safely."""
+
+
+def _no_tags(value: str, what: str) -> str:
+    """User text that ends up in template text must not carry Argo tags (no escape exists)."""
+    if "{{" in value:
+        raise EmitError(f"{what} contains '{{{{', which Argo would substitute; remove it")
+    return value
+
+
+def _no_tags_in(value: Any, what: str) -> None:
+    """Every string inside ``value`` (a descriptor field copied into the template)."""
+    if isinstance(value, str):
+        _no_tags(value, what)
+    elif isinstance(value, dict | tuple | list) or hasattr(value, "items"):
+        items = value.items() if hasattr(value, "items") else enumerate(value)
+        for key, item in items:
+            _no_tags_in(item, f"{what}.{key}")
+
+
+def _quantity(value: str) -> m.Quantity:
+    return m.Quantity(value)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def resources(alg: AlgorithmSpec, config: ClusterConfig) -> m.ResourceRequirements:
+    """Requests as HKube's algorithm asks; limits = factor x requests (HKube's default 2x).
+    HKube's reservedMemory (its data cache) has no counterpart in a pod."""
+    res = alg.resources
+    requests = {"cpu": _number(res.cpu), "memory": res.mem}
+    limits: dict[str, str] = {}
+    factor = config.limit_factor
+    if factor:
+        if alg.descriptor.get("applyCpuLimits") is not False:
+            limits["cpu"] = _number(res.cpu * factor)
+        limits["memory"] = f"{res.mem_mi * factor:g}Mi"
+    if res.gpu:
+        requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = _number(res.gpu)
+    return m.ResourceRequirements(
+        requests={k: _quantity(v) for k, v in requests.items()},
+        limits={k: _quantity(v) for k, v in limits.items()} or None)
+
+
+def env_vars(values: Any, what: str) -> list[m.EnvVar]:
+    """``algorithmEnv``: strings become values, objects Kubernetes ``valueFrom``."""
+    out = []
+    for name, value in sorted((values or {}).items()):
+        if isinstance(value, str):
+            out.append(m.EnvVar(name=name, value=_no_tags(value, f"{what}.{name}")))
+        else:
+            out.append(m.EnvVar(name=name, value_from=m.EnvVarSource.model_validate(thaw(value))))
+    return out
+
+
+def runtime_env(config: ClusterConfig) -> list[m.EnvVar]:
+    return [
+        m.EnvVar(name="H2A_ROOT", value=artifacts.ROOT),
+        m.EnvVar(name="H2A_JOB_ID", value="{{workflow.name}}"),
+        m.EnvVar(name="H2A_JOB_PREFIX", value=artifacts.job_prefix(config.key_prefix)),
+        m.EnvVar(name="PYTHONUNBUFFERED", value="1"),
+    ]
+
+
+def retry_strategy(node: PlanNode) -> m.RetryStrategy | None:
+    """HKube's policies: OnError retries algorithm errors (the wrapper's exit code 3),
+    OnCrash everything else (pod crash, OOM, eviction), Always both, Never none."""
+    retry = node.retry
+    if retry.policy == "Never":
+        return None
+    expression = {
+        "Always": None,
+        "OnError": f"asInt(lastRetry.exitCode) == {EXIT_ALGORITHM_ERROR}",
+        "OnCrash": f"asInt(lastRetry.exitCode) != {EXIT_ALGORITHM_ERROR}",
+    }[retry.policy]
+    return m.RetryStrategy(limit=m.IntOrString(str(retry.limit)), retry_policy="Always",
+                           expression=expression)
+
+
+def _command(mode: str, *extra: str) -> list[str]:
+    return ["python3", "-m", "hkube2argo.runtime", mode, *extra]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What makes two nodes of one algorithm need different templates."""
+
+    algorithm: str | None
+    kind: str
+    retry: tuple[str, int]
+    ttl: int | None
+    fans_out: bool
+
+    @classmethod
+    def of(cls, node: PlanNode) -> Variant:
+        return cls(node.algorithm, node.kind, (node.retry.policy, node.retry.limit), node.ttl,
+                   node.fans_out)
+
+
+class TemplateSet:
+    """Builds the templates and remembers which task runs which template."""
+
+    def __init__(self, plan: Plan, graph: JobGraph, config: ClusterConfig,
+                 code_keys: dict[str, str]):
+        self.plan = plan
+        self.graph = graph
+        self.config = config
+        self.code_keys = code_keys
+        self.templates: list[m.Template] = []
+        self.by_variant: dict[Variant, str] = {}
+        self.names: set[str] = set()
+        self.outputs: dict[Variant, set[str]] = {}
+
+    def _name(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.names:
+            name, n = f"{base}-v{n}", n + 1
+        self.names.add(name)
+        return name
+
+    def for_task(self, task: Task) -> str:
+        if task.kind == "run":
+            return self.by_variant[Variant.of(self.plan.node(task.node or ""))]
+        return task.kind
+
+    def build(self) -> list[m.Template]:
+        for task in self.graph.tasks:
+            if task.kind == "run":
+                self.outputs.setdefault(Variant.of(self.plan.node(task.node or "")),
+                                        set()).update(task.outputs)
+        for task in self.graph.tasks:
+            if task.kind == "run":
+                variant = Variant.of(self.plan.node(task.node or ""))
+                if variant not in self.by_variant:
+                    node = self.plan.node(task.node or "")
+                    base = f"alg-{naming.task_name(node.algorithm)}" if node.algorithm \
+                        else "output"
+                    self.by_variant[variant] = self._name(base)
+                    self.templates.append(self.algorithm_template(
+                        self.by_variant[variant], node, sorted(self.outputs[variant])))
+        kinds = {t.kind for t in self.graph.tasks}
+        steps = [self.prepare_template(), self.results_template()]
+        if "zip" in kinds:
+            steps.append(self.step("zip", _command("zip"), outputs=["count"]))
+        if "collect" in kinds:
+            steps.append(self.step("collect", _command("collect", "--total",
+                                                       "{{inputs.parameters.total}}"),
+                                   outputs=["count"], params=["total"]))
+        if "max" in kinds:
+            steps.append(self.step("max", _command("max", "--values",
+                                                   "{{inputs.parameters.values}}"),
+                                   outputs=["count"], params=["values"], spec=False))
+        return self.templates + steps
+
+    def algorithm_template(self, name: str, node: PlanNode, outputs: list[str]) -> m.Template:
+        alg = self.plan.algorithm(node.algorithm) if node.algorithm else None
+        inputs = [artifacts.spec_input(self.config.key_prefix),
+                  *artifacts.inbox_inputs(self.config.key_prefix, node.fans_out)]
+        env = runtime_env(self.config)
+        volumes: list[m.Volume] = []
+        mounts: list[m.VolumeMount] = []
+        init: list[m.UserContainer] = []
+        metadata = None
+        node_selector = None
+        if alg is None:  # an output node: the runtime echoes its input
+            image = self.config.python_image
+            requests = m.ResourceRequirements(requests={k: _quantity(v)
+                                                        for k, v in STEP_RESOURCES.items()})
+        else:
+            desc = alg.descriptor
+            requests = resources(alg, self.config)
+            env += env_vars(desc.get("algorithmEnv"), "algorithmEnv")
+            node_selector = {k: str(v) for k, v in sorted((desc.get("nodeSelector") or {}).items())}
+            for field in ("labels", "annotations", "nodeSelector", "volumes", "volumeMounts",
+                          "mounts", "algorithmImage"):
+                _no_tags_in(desc.get(field), field)
+            if desc.get("labels") or desc.get("annotations"):
+                metadata = m.Metadata(labels=thaw(desc.get("labels")) or None,
+                                      annotations=thaw(desc.get("annotations")) or None)
+            v, vm = _volumes(desc)
+            volumes += v
+            mounts += vm
+            if alg.type == "Code":
+                image = self.config.runtime_image(alg.env)
+                inputs.append(artifacts.code_input(self.code_keys[alg.name]))
+            else:
+                image = alg.image or ""
+                volumes.append(m.Volume(name="h2a-runtime", empty_dir=m.EmptyDirVolumeSource()))
+                mounts.append(m.VolumeMount(name="h2a-runtime", mount_path=RUNTIME_MOUNT))
+                init.append(m.UserContainer(
+                    name="h2a-runtime", image=self.config.python_image,
+                    image_pull_policy=self.config.image_pull_policy,
+                    command=["python3", "-m", "hkube2argo.runtime.install", RUNTIME_MOUNT],
+                    volume_mounts=[m.VolumeMount(name="h2a-runtime", mount_path=RUNTIME_MOUNT)]))
+                env.append(m.EnvVar(name="PYTHONPATH", value=RUNTIME_MOUNT))
+                env.append(m.EnvVar(name="H2A_CODE_DIR", value=IMAGE_CODE_DIR))
+        ttl = node.ttl
+        return m.Template(
+            name=name,
+            metadata=metadata,
+            inputs=m.Inputs(parameters=[m.Parameter(name="task"),
+                                        m.Parameter(name="index", default="0")],
+                            artifacts=inputs),
+            outputs=m.Outputs(parameters=artifacts.count_outputs(outputs) or None,
+                              artifacts=[artifacts.outbox_output(self.config.key_prefix)]),
+            container=m.Container(
+                image=image, image_pull_policy=self.config.image_pull_policy,
+                command=_command("run", "--index", artifacts.INDEX),
+                env=env, resources=requests, volume_mounts=mounts or None),
+            init_containers=init or None,
+            volumes=volumes or None,
+            node_selector=node_selector or None,
+            retry_strategy=retry_strategy(node),
+            active_deadline_seconds=m.IntOrString(str(ttl + TTL_GRACE)) if ttl else None,
+        )
+
+    def step(self, name: str, command: list[str], *, outputs: list[str],
+             params: list[str] = (), spec: bool = True,  # type: ignore[assignment]
+             extra_inputs: list[m.Artifact] = ()) -> m.Template:  # type: ignore[assignment]
+        """One of the runtime's own steps: small, on the runtime image."""
+        inputs: list[m.Artifact] = list(extra_inputs)
+        if spec:
+            inputs = [artifacts.spec_input(self.config.key_prefix),
+                      *artifacts.inbox_inputs(self.config.key_prefix, False), *inputs]
+        parameters = [m.Parameter(name="task"), *(m.Parameter(name=p) for p in params)]
+        return m.Template(
+            name=name,
+            inputs=m.Inputs(parameters=parameters, artifacts=inputs or None),
+            outputs=m.Outputs(parameters=artifacts.count_outputs(outputs) or None,
+                              artifacts=[artifacts.outbox_output(self.config.key_prefix)]),
+            container=m.Container(
+                image=self.config.python_image, image_pull_policy=self.config.image_pull_policy,
+                command=command, env=runtime_env(self.config),
+                resources=m.ResourceRequirements(
+                    requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})),
+        )
+
+    def prepare_template(self) -> m.Template:
+        from ..runtime.values import encode_raw
+
+        raw = [
+            m.Artifact(name="pipeline", path=f"{artifacts.ROOT}/raw/pipeline",
+                       raw=m.RawArtifact(data=encode_raw(self.graph.pipeline_spec))),
+            m.Artifact(name="flow-input", path=f"{artifacts.ROOT}/raw/flow-input"),
+        ]
+        prepare = self.graph.task("prepare")
+        return self.step("prepare", _command("prepare"), outputs=prepare.outputs, spec=False,
+                         extra_inputs=raw)
+
+    def results_template(self) -> m.Template:
+        template = self.step("results", _command("results"), outputs=[])
+        assert template.outputs is not None
+        template.outputs.parameters = [m.Parameter(
+            name="results-key", global_name="hkube2argo-results",
+            value_from=m.ValueFrom(path=f"{artifacts.ROOT}/counts/results-key", default=""))]
+        return template
+
+
+def _volumes(desc: Any) -> tuple[list[m.Volume], list[m.VolumeMount]]:
+    """HKube's ``volumes``/``volumeMounts`` (Kubernetes shapes) and ``mounts`` (pvcName at a
+    path; configMap or emptyDir by volumeType)."""
+    volumes = [m.Volume.model_validate(thaw(v)) for v in desc.get("volumes") or ()]
+    mounts = [m.VolumeMount.model_validate(thaw(v)) for v in desc.get("volumeMounts") or ()]
+    for i, mount in enumerate(desc.get("mounts") or ()):
+        name = naming.dns_name(f"{mount['pvcName']}-{i}")
+        kind = mount.get("volumeType")
+        if kind == "configMap":
+            volume = m.Volume(name=name, config_map=m.ConfigMapVolumeSource(name=mount["pvcName"]))
+        elif kind == "emptyDir":
+            volume = m.Volume(name=name, empty_dir=m.EmptyDirVolumeSource())
+        else:
+            claim = m.PersistentVolumeClaimVolumeSource(claim_name=mount["pvcName"])
+            volume = m.Volume(name=name, persistent_volume_claim=claim)
+        volumes.append(volume)
+        mounts.append(m.VolumeMount(name=name, mount_path=mount["path"]))
+    return volumes, mounts

@@ -1,0 +1,402 @@
+"""From the plan to the job graph: the tasks that run, what each waits for, how big each
+loop is, and the routes along which data flows (see ``docs/dataplane.md``).
+
+Still no Argo words: the emitters turn this into DAG tasks and templates, the local
+runner runs what they emit. Every batch node becomes a loop task plus a ``--collect``
+task (HKube's batchTolerance, the summary for the results, re-indexing for ``#@``
+readers); a node with several batch sources gets a ``--zip`` task; nodes tied by wait-any
+(``*@``) run together, item by item, in one looped group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import naming
+from .plan import Plan, PlanNode
+
+PREPARE = "prepare"  # task keys of our own steps: sanitised node keys never contain "--"
+RESULTS = "results"
+MARK = naming.RESERVED_MARK
+
+
+class CompileError(ValueError):
+    """The plan uses a shape this compiler cannot express yet; the message says which."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """Where a loop's size comes from: a number known now, or a task's output."""
+
+    static: int | None = None
+    task: str | None = None
+    name: str | None = None
+
+
+@dataclass
+class Task:
+    key: str
+    kind: str  # prepare | run | zip | collect | results | max
+    node: str | None = None
+    algorithm: str | None = None
+    depends: list[str] = field(default_factory=list)
+    loop: Count | None = None  # run tasks of batch nodes
+    total: Count | None = None  # collect: the loop's size
+    counts: list[Count] = field(default_factory=list)  # max: the sizes to compare
+    tolerate_failure: bool = False  # items of a batch: collect decides, not Argo
+    outputs: list[str] = field(default_factory=list)  # count outputs this task writes
+    group: str | None = None  # wait-any group it runs in
+    inner: list[str] = field(default_factory=list)  # in a group: members it waits for
+    when_within: Count | None = None  # group root: run item i only if i <= this
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Group:
+    key: str
+    members: list[str]
+    roots: list[str]
+    loop: Count
+    depends: list[str] = field(default_factory=list)
+
+
+@dataclass
+class JobGraph:
+    tasks: list[Task]
+    groups: list[Group]
+    pipeline_spec: dict[str, Any]  # what the prepare task unpacks
+
+    def task(self, key: str) -> Task:
+        return next(t for t in self.tasks if t.key == key)
+
+
+class _Builder:
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.keys = naming.unique((n.name, naming.task_name(n.name)) for n in plan.nodes)
+        self.nodes = {n.name: n for n in plan.nodes}
+        self.tasks: dict[str, Task] = {}
+        self.routes: dict[str, list[dict[str, Any]]] = {PREPARE: []}
+        self.results_slots: list[dict[str, Any]] = []
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def key(self, node: str) -> str:
+        return self.keys[node]
+
+    def collect_key(self, node: str) -> str:
+        return f"{self.key(node)}{MARK}collect"
+
+    def zip_key(self, node: str) -> str:
+        return f"{self.key(node)}{MARK}zip"
+
+    def fans_out(self, node: str) -> bool:
+        return self.nodes[node].fans_out
+
+    def done_key(self, node: str) -> str:
+        """The task to wait for when a reader needs all of ``node``."""
+        return self.collect_key(node) if self.fans_out(node) else self.key(node)
+
+    def route(self, producer: str, **route: Any) -> None:
+        self.routes.setdefault(producer, []).append({k: v for k, v in route.items()
+                                                    if v is not None})
+
+    def add(self, task: Task) -> Task:
+        self.tasks[task.key] = task
+        self.routes.setdefault(task.key, [])
+        return task
+
+    # -- per node -------------------------------------------------------------------------
+
+    def node_tasks(self, node: PlanNode) -> None:
+        key = self.key(node.name)
+        task = self.add(Task(key=key, kind="run", node=node.name, algorithm=node.algorithm,
+                             tolerate_failure=node.fans_out))
+        sources = [ref for ref in node.refs if ref.ref.is_batch]
+        multi = len(sources) > 1
+        refs_spec: list[dict[str, Any]] = []
+        for k, iref in enumerate(node.refs):
+            slot = f"r{k}"
+            refs_spec.append(self.reference(node, task, slot, iref, multi))
+        if multi:
+            self.zip_task(node, task, refs_spec)
+        self.wait_any_loop(node, task)
+        if node.fans_out:
+            collect = self.add(Task(key=self.collect_key(node.name), kind="collect",
+                                    node=node.name, depends=[key], outputs=["count"]))
+            self.route(key, task=collect.key, slot="status", place="status")
+            collect.spec = {"mode": "collect", "task": collect.key, "nodeName": node.name,
+                            "tolerance": self.plan.options.batch_tolerance}
+        if node.is_result:
+            slot = key
+            place = "fanin" if node.fans_out else "shared"
+            self.route(key, task=RESULTS, slot=slot, place=place)
+            if node.fans_out:
+                self.route(self.collect_key(node.name), task=RESULTS,
+                           slot=f"{slot}{MARK}summary", place="shared")
+            self.results_slots.append({"nodeName": node.name, "algorithmName": node.algorithm,
+                                       "slot": slot, "fansOut": node.fans_out})
+        for dep in node.parents:
+            if dep.relations == ("waitAny",):
+                continue  # the wait-any group orders these
+            if "order" in dep.relations or "waitNode" in dep.relations \
+                    or not self.fans_out(dep.node):
+                task.depends.append(self.done_key(dep.node))
+        task.spec = self.run_spec(node, key, refs_spec)
+
+    def reference(self, node: PlanNode, task: Task, slot: str, iref: Any,
+                  multi: bool) -> dict[str, Any]:
+        """Where the value of one reference waits for the node, and who puts it there."""
+        ref = iref.ref
+        spec: dict[str, Any] = {"slot": slot, "at": list(iref.at), "kind": ref.kind}
+        path = list(ref.path)
+        target = self.zip_key(node.name) if multi else task.key
+        if ref.kind == "rawBatch":
+            spec["source"] = "item" if multi else "raw"
+            spec["raw"] = [seg.to_json() for seg in ref.raw]
+            if not multi:
+                task.loop = Count(static=ref.raw_count())
+            return spec
+        if ref.kind == "flowInput":
+            self.route(PREPARE, task=task.key, slot=slot, path=path, place="shared")
+            spec["source"] = "shared"
+            return spec
+        if ref.kind == "flowInputBatch":
+            count = None if multi else f"n-{task.key}"
+            self.route(PREPARE, task=target, slot=slot, path=path,
+                       place="stage" if multi else "split", count=count)
+            if count:
+                task.loop = Count(task=PREPARE, name=count)
+            spec["source"] = "item"
+            return spec
+        parent = ref.node
+        assert parent is not None
+        pkey = self.key(parent)
+        if ref.kind == "waitAny":
+            self.route(pkey, task=task.key, slot=slot, path=path, place="item")
+            spec["source"] = "item"
+            return spec
+        if ref.kind == "node":
+            place = "fanin" if self.fans_out(parent) else "shared"
+            self.route(pkey, task=task.key, slot=slot, path=path, place=place)
+            spec["source"] = place
+            return spec
+        # nodeBatch: #@Parent[.path]
+        spec["source"] = "item"
+        if not self.fans_out(parent):
+            count = None if multi else f"n-{task.key}"
+            self.route(pkey, task=target, slot=slot, path=path,
+                       place="stage" if multi else "split", count=count)
+            if count:
+                task.loop = Count(task=pkey, name=count)
+            return spec
+        # batch on batch: one task per successful upstream item, re-indexed by its collect
+        staged = f"for-{task.key}-{slot}"
+        self.route(pkey, task=self.collect_key(parent), slot=staged, path=path, place="fanin")
+        self.route(self.collect_key(parent), task=target, slot=slot, **{"from": staged},
+                   place="stage" if multi else "split")
+        if not multi:
+            task.loop = Count(task=self.collect_key(parent), name="count")
+            task.depends.append(self.collect_key(parent))
+        return spec
+
+    def fused(self, node: PlanNode) -> bool:
+        """Wait-any children run item by item inside their parents' loop, unless they also
+        wait for the whole parent (``["*@A", "@A"]``: each item, after all of A)."""
+        waits = [p for p in node.parents if "waitAny" in p.relations]
+        pure = [p for p in waits if p.relations == ("waitAny",)]
+        if pure and len(pure) != len(waits):
+            raise CompileError(f"node '{node.name}' mixes *@ parents it also waits for fully "
+                               "(@) with *@ parents it does not; hkube2argo cannot run this "
+                               "shape yet")
+        return bool(pure)
+
+    def wait_any_loop(self, node: PlanNode, task: Task) -> None:
+        if not node.wait_any or self.fused(node):
+            return
+        if len(node.wait_any) > 1:
+            raise CompileError(f"node '{node.name}' waits (*@ and @) for several batch nodes; "
+                               "hkube2argo cannot run this shape yet")
+        task.loop = self.tasks[self.key(node.wait_any[0])].loop  # same indices as the parent
+
+    def zip_task(self, node: PlanNode, task: Task, refs_spec: list[dict[str, Any]]) -> None:
+        zkey = self.zip_key(node.name)
+        zipper = self.add(Task(key=zkey, kind="zip", node=node.name, outputs=["count"]))
+        sources = []
+        for spec, iref in zip(refs_spec, node.refs, strict=True):
+            if spec["kind"] not in ("flowInputBatch", "nodeBatch", "rawBatch"):
+                continue
+            source: dict[str, Any] = {"slot": spec["slot"]}
+            if spec["kind"] == "rawBatch":
+                source["raw"] = spec["raw"]
+            elif spec["kind"] == "flowInputBatch":
+                zipper.depends.append(PREPARE)
+            else:
+                zipper.depends.append(self.done_key(iref.ref.node))
+            sources.append(source)
+        assert node.batch is not None
+        zipper.spec = {"mode": "zip", "task": zkey, "target": task.key,
+                       "operation": node.batch.operation, "sources": sources}
+        task.loop = Count(task=zkey, name="count")
+        task.depends.append(zkey)
+
+    def run_spec(self, node: PlanNode, key: str, refs: list[dict[str, Any]]) -> dict[str, Any]:
+        algorithm = self.plan.algorithm(node.algorithm) if node.algorithm else None
+        return {
+            "mode": "run",
+            "task": key,
+            "pipeline": {"name": self.plan.name, "experimentName": self.plan.experiment,
+                         "priority": self.plan.priority},
+            "node": {
+                "nodeName": node.name,
+                "algorithmName": node.algorithm,
+                "kind": node.kind,
+                "input": _thaw(node.input),
+                "refs": refs,
+                "extraData": _thaw(node.extra_data),
+                "extra": _thaw(node.extra),
+                "retry": node.retry.to_json(),
+                "ttl": node.ttl,
+                "parents": [p.node for p in node.parents],
+                "childs": list(node.children),
+            },
+            "algorithm": {
+                "env": algorithm.env if algorithm else None,
+                "entryPoint": algorithm.entry_point if algorithm else None,
+                "type": algorithm.type if algorithm else None,
+            },
+        }
+
+    # -- wait-any groups --------------------------------------------------------------------
+
+    def groups(self) -> list[Group]:
+        links: dict[str, set[str]] = {n.name: set() for n in self.plan.nodes}
+        for node in self.plan.nodes:
+            if not node.wait_any or not self.fused(node):
+                continue
+            for parent in node.wait_any:
+                links[node.name].add(parent)
+                links[parent].add(node.name)
+        seen: set[str] = set()
+        groups = []
+        for node in self.plan.nodes:  # topological order: roots come first
+            if node.name in seen or not links[node.name]:
+                continue
+            members: list[str] = []
+            stack = [node.name]
+            while stack:
+                name = stack.pop()
+                if name in seen:
+                    continue
+                seen.add(name)
+                members.append(name)
+                stack.extend(sorted(links[name] - seen))
+            order = {n.name: i for i, n in enumerate(self.plan.nodes)}
+            members.sort(key=order.__getitem__)
+            groups.append(self.group(members))
+        return groups
+
+    def group(self, members: list[str]) -> Group:
+        roots = [m for m in members if not self.nodes[m].wait_any]
+        keys = [self.key(m) for m in members]
+        gkey = f"{self.key(roots[0])}{MARK}each"
+        if len(roots) == 1:
+            loop = self.tasks[self.key(roots[0])].loop
+            assert loop is not None
+        else:
+            counter = self.add(Task(key=f"{gkey}{MARK}size", kind="max", outputs=["count"],
+                                    counts=[self.tasks[self.key(r)].loop for r in roots]))
+            counter.depends = sorted({c.task for c in counter.counts if c and c.task})
+            counter.spec = {"mode": "max", "task": counter.key}
+            loop = Count(task=counter.key, name="count")
+            for root in roots:
+                self.tasks[self.key(root)].when_within = self.tasks[self.key(root)].loop
+        depends: list[str] = []
+        for member, key in zip(members, keys, strict=True):
+            task = self.tasks[key]
+            task.group = gkey
+            task.loop = loop
+            task.inner = [self.key(p) for p in self.nodes[member].wait_any]
+            depends.extend(d for d in task.depends if d not in keys)
+        if len(roots) > 1:
+            depends.append(f"{gkey}{MARK}size")
+        for member in members:
+            self.tasks[self.collect_key(member)].depends = [gkey]
+        return Group(key=gkey, members=keys, roots=[self.key(r) for r in roots], loop=loop,
+                     depends=list(dict.fromkeys(depends)))
+
+    # -- whole pipeline ---------------------------------------------------------------------
+
+    def build(self) -> JobGraph:
+        prepare = self.add(Task(key=PREPARE, kind="prepare"))
+        for node in self.plan.nodes:
+            self.node_tasks(node)
+        groups = self.groups()
+        results = self.add(Task(key=RESULTS, kind="results", outputs=["results-key"],
+                                depends=[self.done_key(n) for n in self.plan.results]))
+        results.spec = {"mode": "results", "task": RESULTS, "pipeline": self.plan.name,
+                        "nodes": self.results_slots}
+        for task in self.tasks.values():
+            if task.kind == "collect":
+                owner = self.tasks[self.key(task.node or "")]
+                # a root of a multi-root group runs only its own items (when_within)
+                task.total = owner.when_within or owner.loop
+            if task.key != PREPARE and not task.depends:
+                task.depends.append(PREPARE)
+            task.depends = list(dict.fromkeys(task.depends))
+            if task.kind != "prepare":
+                task.spec["routes"] = self.routes.get(task.key, [])
+        prepare.outputs = sorted({r["count"] for r in self.routes[PREPARE] if r.get("count")})
+        for task in self.tasks.values():
+            if task.kind == "run":
+                task.outputs = sorted({r["count"] for r in task.spec["routes"] if r.get("count")})
+        tasks = list(self.tasks.values())
+        _check_acyclic(tasks, groups)
+        spec = {"tasks": {t.key: t.spec for t in tasks if t.kind != "prepare"},
+                "flowInputRoutes": self.routes[PREPARE]}
+        return JobGraph(tasks=tasks, groups=groups, pipeline_spec=spec)
+
+
+def _thaw(value: Any) -> Any:
+    from .plan import thaw
+
+    return thaw(value)
+
+
+def _check_acyclic(tasks: Iterable[Task], groups: list[Group]) -> None:
+    """Fusing wait-any nodes into one loop can close a cycle HKube would not have (a group
+    member waiting for a node that waits for the whole group): refuse it clearly."""
+    group_of = {m: g.key for g in groups for m in g.members}
+    edges: dict[str, set[str]] = {}
+    for task in tasks:
+        unit = group_of.get(task.key, task.key)
+        edges.setdefault(unit, set())
+        for dep in task.depends:
+            dep_unit = group_of.get(dep, dep)
+            if dep_unit != unit:
+                edges[unit].add(dep_unit)
+    state: dict[str, int] = {}
+    for start in edges:
+        if state.get(start):
+            continue
+        stack = [(start, iter(sorted(edges[start])))]
+        state[start] = 1
+        while stack:
+            unit, deps = stack[-1]
+            nxt = next(deps, None)
+            if nxt is None:
+                state[unit] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                raise CompileError(
+                    f"the wait-any (*@) group {group_of.get(nxt, nxt)} would wait for itself "
+                    "through another node; hkube2argo cannot run this shape yet")
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(sorted(edges.get(nxt, ())))))
+
+
+def build(plan: Plan) -> JobGraph:
+    return _Builder(plan).build()
