@@ -31,6 +31,7 @@ class ClusterConfig:
     # of triggered pipelines subscribe to its event.
     event_source: str = "hkube2argo-workflows"
     event_source_event: str = "workflow-updates"
+    registry_secret: str = "hkube2argo-registry"  # docker config for algorithm builds
     minio_secret: str = "hkube2argo-minio"
     minio_access_key_key: str = "accesskey"
     minio_secret_key_key: str = "secretkey"
@@ -65,6 +66,7 @@ CHART_VALUES: dict[str, str] = {
     "event_bus": "events.eventBus",
     "event_source": "events.eventSource.name",
     "event_source_event": "events.eventSource.eventName",
+    "registry_secret": "registry.secretName",
     "minio_secret": "minio.secret.name",
     "minio_access_key_key": "minio.secret.accessKeyKey",
     "minio_secret_key_key": "minio.secret.secretKeyKey",
