@@ -12,7 +12,10 @@ from . import __version__, lint, schemas
 from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
+from .loading import load_file
 from .plan import Plan
+from .runner.progress import Progress
+from .runner.run import RunError, Runner, RunResult, StorageSpec
 from .validate import Catalog, load_algorithms, validate_file
 
 
@@ -144,6 +147,99 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
     for name, text in output.files().items():
         (folder / name).write_text(text, encoding="utf-8")
         click.echo(f"wrote {folder / name}")
+
+
+def _storage(storage: str | None, endpoint: str | None, secure: bool) -> StorageSpec:
+    if storage and storage.startswith("s3://"):
+        if not endpoint:
+            raise click.BadParameter("s3:// storage needs --endpoint HOST:PORT",
+                                     param_hint="--storage")
+        return StorageSpec(bucket=storage[5:].strip("/") or None, endpoint=endpoint,
+                           secure=secure)
+    return StorageSpec(folder=Path(storage) if storage else None)
+
+
+def _json_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _print_result(result: RunResult, fmt: str) -> None:
+    import yaml
+
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(result.document, sort_keys=False, allow_unicode=True), nl=False)
+    else:
+        click.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+
+
+@main.command(name="run")
+@click.argument("pipeline", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("-a", "--algorithms", "algorithm_paths", multiple=True,
+              type=click.Path(path_type=Path), help="Algorithm file or folder (repeatable).")
+@click.option("--flow-input", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A YAML/JSON file whose flowInput (or whole content) replaces the "
+                   "pipeline's, as HKube's exec stored does.")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Set a top-level flowInput key (VALUE read as JSON when it parses).")
+@click.option("--workers", type=int, help="Tasks in parallel [number of cores].")
+@click.option("--storage", help="A folder, or s3://BUCKET with --endpoint [.hkube2argo/storage].")
+@click.option("--endpoint", help="S3 endpoint HOST:PORT (credentials from AWS_ACCESS_KEY_ID "
+                                 "and AWS_SECRET_ACCESS_KEY).")
+@click.option("--secure/--insecure", default=False, help="TLS to the S3 endpoint.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(".hkube2argo"), show_default=True, help="Where jobs are kept.")
+@click.option("--resume", "resume_job", metavar="JOBID",
+              help="Continue a job that was interrupted; finished tasks are not run again.")
+@click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="json",
+              show_default=True)
+def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
+                flow_input: Path | None, params: tuple[str, ...], workers: int | None,
+                storage: str | None, endpoint: str | None, secure: bool, state_dir: Path,
+                resume_job: str | None, fmt: str) -> None:
+    """Run PIPELINE here, with no cluster: compile it, then execute the compiled Workflow
+    with the same runtime wrapper as on Argo. Prints HKube's result document."""
+    overrides: dict[str, object] = {}
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: use KEY=VALUE", param_hint="-p")
+        overrides[key] = _json_value(value)
+    given = None
+    if flow_input is not None:
+        loaded = load_file(flow_input)[0].data
+        given = loaded.get("flowInput", loaded) if isinstance(loaded, dict) else None
+        if not isinstance(given, dict):
+            raise click.BadParameter("must hold an object (or {flowInput: {...}})",
+                                     param_hint="--flow-input")
+    progress = Progress()
+    runner = Runner(state_dir, workers, on_event=progress)
+    try:
+        if resume_job:
+            result = runner.resume(resume_job)
+        else:
+            if pipeline is None or not algorithm_paths:
+                raise click.UsageError("give PIPELINE and -a ALGORITHMS (or --resume JOBID)")
+            result = runner.start(pipeline, list(algorithm_paths),
+                                  _storage(storage, endpoint, secure), given, overrides)
+    except ValidationFailed as exc:
+        _print_diagnostics(exc.diagnostics)
+        click.echo(f"{len(exc.errors)} error(s)", err=True)
+        sys.exit(1)
+    except RunError as exc:
+        click.echo(f"hkube2argo run: {exc}", err=True)
+        sys.exit(2)
+    finally:
+        progress.close()
+    _print_result(result, fmt)
+    if result.status != "completed":
+        click.echo(f"job {result.job_id} failed at node {result.node}: {result.error}", err=True)
+        if result.log_tail:
+            click.echo("--- log tail ---\n" + result.log_tail, err=True)
+        sys.exit(1)
+    click.echo(f"job {result.job_id} completed ({result.folder})", err=True)
 
 
 @main.command(name="lint")

@@ -313,19 +313,23 @@ class _Builder:
             loop = Count(task=counter.key, name="count")
             for root in roots:
                 self.tasks[self.key(root)].when_within = self.tasks[self.key(root)].loop
-        depends: list[str] = []
         for member, key in zip(members, keys, strict=True):
             task = self.tasks[key]
             task.group = gkey
             task.loop = loop
             task.inner = [self.key(p) for p in self.nodes[member].wait_any]
-            depends.extend(d for d in task.depends if d not in keys)
-        if len(roots) > 1:
-            depends.append(f"{gkey}{MARK}size")
         for member in members:
             self.tasks[self.collect_key(member)].depends = [gkey]
-        return Group(key=gkey, members=keys, roots=[self.key(r) for r in roots], loop=loop,
-                     depends=list(dict.fromkeys(depends)))
+        return Group(key=gkey, members=keys, roots=[self.key(r) for r in roots], loop=loop)
+
+    def group_depends(self, group: Group) -> None:
+        """What the whole group waits for: its members' outside dependencies (known once
+        every task has its dependencies, prepare included) and its size step."""
+        depends = [d for key in group.members for d in self.tasks[key].depends
+                   if d not in group.members]
+        if len(group.roots) > 1:
+            depends.append(f"{group.key}{MARK}size")
+        group.depends = list(dict.fromkeys(depends))
 
     # -- whole pipeline ---------------------------------------------------------------------
 
@@ -348,6 +352,8 @@ class _Builder:
             task.depends = list(dict.fromkeys(task.depends))
             if task.kind != "prepare":
                 task.spec["routes"] = self.routes.get(task.key, [])
+        for group in groups:
+            self.group_depends(group)
         prepare.outputs = sorted({r["count"] for r in self.routes[PREPARE] if r.get("count")})
         for task in self.tasks.values():
             if task.kind == "run":

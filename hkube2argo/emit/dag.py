@@ -34,8 +34,10 @@ def _params(**values: str) -> m.Arguments:
 
 def _task(task: Task, templates: TemplateSet, depends: list[str], index: str | None) -> m.DAGTask:
     params = {"task": task.key}
+    looped = task.kind == "run" and task.loop is not None and task.group is None
     if task.kind == "run":
-        params["index"] = index or "0"
+        # a loop's item, a group's index, or 0 for a plain node (no {{item}} outside loops)
+        params["index"] = index if (looped or task.group is not None) and index else "0"
     if task.kind == "collect":
         params["total"] = count_expr(task.total)
     if task.kind == "max":
@@ -44,7 +46,6 @@ def _task(task: Task, templates: TemplateSet, depends: list[str], index: str | N
     if task.kind == "prepare":
         arguments.artifacts = [m.Artifact(name="flow-input",
                                           from_="{{inputs.artifacts.flow-input}}")]
-    looped = task.kind == "run" and task.loop is not None and task.group is None
     return m.DAGTask(
         name=task.key,
         template=templates.for_task(task),

@@ -1,0 +1,290 @@
+"""Argo's DAG semantics on one machine: dependencies, loops, ``when``, ``continueOn``,
+fail-fast, retries and deadlines, as the controller applies them (argo-notes section 2).
+
+One scheduler thread walks the DAGs; containers run in a pool of ``workers`` threads,
+each a subprocess. Every finished container is journalled, so a killed run can resume
+without running it again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import tags
+from .executor import Attempt, run_container
+from .journal import Journal
+from .store import Store
+
+FINAL = ("Succeeded", "Failed", "Skipped", "Omitted", "Error")
+
+
+@dataclass
+class Outcome:
+    phase: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    log: Path | None = None
+
+
+@dataclass
+class Event:
+    """Progress for the display: a container instance started or ended."""
+
+    node: str
+    kind: str  # started | ended
+    phase: str = ""
+    message: str = ""
+
+
+class _Call:
+    """One template invocation: a container (future) or a nested DAG."""
+
+    def __init__(self, outcome: Outcome | None = None, future: cf.Future | None = None,
+                 dag: _DagRun | None = None):
+        self.fixed = outcome
+        self.future = future
+        self.dag = dag
+
+    def result(self) -> Outcome | None:
+        if self.fixed is not None:
+            return self.fixed
+        if self.future is not None:
+            return self.future.result() if self.future.done() else None
+        assert self.dag is not None
+        self.dag.advance()
+        return self.dag.outcome
+
+
+@dataclass
+class _TaskState:
+    calls: list[_Call] | None = None
+    looped: bool = False
+    outcome: Outcome | None = None
+
+
+class _DagRun:
+    def __init__(self, engine: Engine, template: dict[str, Any], params: dict[str, str],
+                 artifacts: dict[str, dict[str, Any]], path: str):
+        self.engine = engine
+        self.tasks = template["dag"]["tasks"]
+        self.by_name = {t["name"]: t for t in self.tasks}
+        self.params = params
+        self.artifacts = artifacts
+        self.path = path
+        self.state = {t["name"]: _TaskState() for t in self.tasks}
+        self.failed = False
+        self.outcome: Outcome | None = None
+
+    def _scope(self, item: str | None = None) -> dict[str, str]:
+        values = {"workflow.name": self.engine.job_id}
+        values.update({f"inputs.parameters.{k}": v for k, v in self.params.items()})
+        for name, st in self.state.items():
+            if st.outcome is not None and not st.looped:
+                for key, value in st.outcome.outputs.items():
+                    values[f"tasks.{name}.outputs.parameters.{key}"] = value
+        if item is not None:
+            values["item"] = item
+        return values
+
+    def _deps_ready(self, task: dict[str, Any]) -> str | None:
+        """None while waiting; "run" or "omit" once every dependency is final."""
+        verdict = "run"
+        for dep in task.get("dependencies") or []:
+            outcome = self.state[dep].outcome
+            if outcome is None:
+                return None
+            tolerant = (self.by_name[dep].get("continueOn") or {}).get("failed")
+            failed = outcome.phase in ("Failed", "Error") and not tolerant
+            if failed or outcome.phase == "Omitted":
+                verdict = "omit"
+        return verdict
+
+    def _start(self, task: dict[str, Any]) -> None:
+        st = self.state[task["name"]]
+        verdict = self._deps_ready(task)
+        if verdict is None:
+            return
+        if verdict == "omit" or self.failed:
+            st.outcome = Outcome("Omitted")
+            return
+        scope = self._scope()
+        if "when" in task and not tags.when(tags.substitute(task["when"], scope)):
+            st.outcome = Outcome("Skipped", message="when condition was false")
+            return
+        items: list[str | None] = [None]
+        if "withSequence" in task:
+            seq = task["withSequence"]
+            count = int(tags.substitute(str(seq["count"]), scope))
+            start = int(tags.substitute(str(seq.get("start", "0")), scope))
+            items = [str(start + i) for i in range(count)]
+            st.looped = True
+            if not items:
+                st.outcome = Outcome("Skipped", message="Skipped, empty params")
+                return
+        st.calls = [self._call(task, item) for item in items]
+
+    def _call(self, task: dict[str, Any], item: str | None) -> _Call:
+        scope = self._scope(item)
+        args = task.get("arguments") or {}
+        params = {p["name"]: tags.substitute(str(p.get("value", "")), scope)
+                  for p in args.get("parameters") or []}
+        artifacts = {}
+        for art in args.get("artifacts") or []:
+            source = art.get("from", "")
+            match = re.fullmatch(r"\{\{inputs\.artifacts\.([-\w]+)\}\}", source)
+            if not match or match.group(1) not in self.artifacts:
+                raise tags.Unsupported(f"artifact argument {art}")
+            artifacts[art["name"]] = self.artifacts[match.group(1)]
+        suffix = f"({item})" if item is not None else ""
+        return self.engine.invoke(task["template"], params, artifacts,
+                                  f"{self.path}/{task['name']}{suffix}")
+
+    def advance(self) -> None:
+        if self.outcome is not None:
+            return
+        for task in self.tasks:
+            st = self.state[task["name"]]
+            if st.outcome is not None:
+                continue
+            if st.calls is None:
+                self._start(task)
+            if st.calls is not None:
+                results = [c.result() for c in st.calls]
+                if any(r is None for r in results):
+                    continue
+                failed = [r for r in results if r.phase in ("Failed", "Error")]
+                if failed:
+                    st.outcome = Outcome("Failed", message=failed[0].message)
+                else:
+                    single = results[0] if len(results) == 1 and not st.looped else None
+                    st.outcome = Outcome("Succeeded", outputs=single.outputs if single else {})
+            if st.outcome is not None and st.outcome.phase in ("Failed", "Error") \
+                    and not (task.get("continueOn") or {}).get("failed"):
+                self.failed = True  # fail fast: start nothing new in this DAG
+        if all(s.outcome is not None for s in self.state.values()):
+            bad = [(n, s.outcome) for n, s in self.state.items() if s.outcome
+                   and (s.outcome.phase in ("Failed", "Error", "Omitted"))
+                   and not (self.by_name[n].get("continueOn") or {}).get("failed")]
+            failures = [(n, o) for n, o in bad if o.phase != "Omitted"]
+            if bad:
+                name, outcome = (failures or bad)[0]
+                self.outcome = Outcome("Failed", message=f"child '{name}' failed: "
+                                                         f"{outcome.message}")
+            else:
+                self.outcome = Outcome("Succeeded")
+
+
+class Engine:
+    def __init__(self, workflow: dict[str, Any], job_id: str, store: Store, folder: Path,
+                 workers: int, journal: Journal,
+                 on_event: Callable[[Event], None] | None = None):
+        self.spec = workflow["spec"]
+        self.templates = {t["name"]: t for t in self.spec["templates"]}
+        self.job_id = job_id
+        self.store = store
+        self.folder = folder
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers))
+        self.journal = journal
+        self.on_event = on_event or (lambda _e: None)
+        self.stop = threading.Event()
+        self.containers: dict[str, Outcome] = {}
+        self.stats = {"containers": 0, "attempts": 0, "bytes_in": 0, "bytes_out": 0,
+                      "reused": 0}
+        self._lock = threading.Lock()
+
+    def invoke(self, name: str, params: dict[str, str], artifacts: dict[str, dict[str, Any]],
+               path: str) -> _Call:
+        template = self.templates[name]
+        declared = template.get("inputs", {}).get("parameters") or []
+        values = {}
+        for p in declared:
+            if p["name"] in params:
+                values[p["name"]] = params[p["name"]]
+            elif "default" in p:
+                values[p["name"]] = p["default"]
+            else:
+                raise tags.Unresolved(f"{path}: input parameter {p['name']} not given")
+        if "dag" in template:
+            return _Call(dag=_DagRun(self, template, values, artifacts, path))
+        done = self.journal.finished(path)
+        if done is not None:
+            self.stats["reused"] += 1
+            return _Call(outcome=Outcome("Succeeded", outputs=done))
+        return _Call(future=self.pool.submit(self._container, template, values, artifacts,
+                                             path))
+
+    def _container(self, template: dict[str, Any], params: dict[str, str],
+                   artifacts: dict[str, dict[str, Any]], path: str) -> Outcome:
+        strategy = template.get("retryStrategy")
+        deadline = template.get("activeDeadlineSeconds")
+        timeout = float(deadline) if deadline is not None else None
+        attempt_no = 0
+        self.on_event(Event(path, "started"))
+        while True:
+            if self.stop.is_set():
+                outcome = Outcome("Failed", message="workflow stopped")
+                break
+            scope = {"workflow.name": self.job_id, "retries": str(attempt_no)}
+            scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
+            resolved = tags.substitute_all(template, scope)
+            folder = self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
+            attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout)
+            with self._lock:
+                self.stats["attempts"] += 1
+                self.stats["bytes_in"] += attempt.bytes_in
+                self.stats["bytes_out"] += attempt.bytes_out
+            if attempt.exit_code == 0:
+                outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
+                self.journal.record(path, attempt.outputs)
+                break
+            if not tags.should_retry(strategy, attempt_no, attempt.exit_code):
+                outcome = Outcome("Failed", message=attempt.message, log=attempt.log)
+                break
+            attempt_no += 1
+        with self._lock:
+            self.stats["containers"] += 1
+            self.containers[path] = outcome
+        self.on_event(Event(path, "ended", outcome.phase, outcome.message))
+        return outcome
+
+    def run(self, arguments: dict[str, dict[str, Any]], timeout: float | None) -> Outcome:
+        entry = self.templates[self.spec["entrypoint"]]
+        root = _DagRun(self, entry, {}, arguments, entry["name"])
+        started = time.monotonic()
+        try:
+            while True:
+                root.advance()
+                if root.outcome is not None:
+                    return root.outcome
+                if timeout is not None and time.monotonic() - started > timeout:
+                    self.stop.set()
+                    return Outcome("Failed", message="Step exceeded its deadline "
+                                                     "(activeDeadlineSeconds)")
+                pending = [f for f in _futures(root) if not f.done()]
+                if pending:
+                    cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+        finally:
+            self.stop.set()
+            self.pool.shutdown(wait=True)
+
+
+def _futures(dag: _DagRun) -> list[cf.Future]:
+    out: list[cf.Future] = []
+    for st in dag.state.values():
+        for call in st.calls or ():
+            if call.future is not None:
+                out.append(call.future)
+            elif call.dag is not None:
+                out.extend(_futures(call.dag))
+    return out
+
+
+def _folder_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", path.split("/", 1)[-1]).strip("_") or "task"

@@ -1,0 +1,105 @@
+"""One container template, run as Argo's executor would run it in a pod.
+
+The pod's filesystem is emulated by a task folder: absolute paths under ``/tmp`` (where
+the templates put every artifact, output parameter and ``H2A_ROOT``) live inside it. The
+command is the template's own; ``python3`` is this interpreter. Inputs are loaded before
+the command, outputs saved after it even when it failed (as Argo does), output
+parameters read from their files.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import driver
+from .store import Store
+from .tags import Unsupported
+
+SANDBOXED = "/tmp/"
+
+
+@dataclass
+class Attempt:
+    exit_code: int
+    outputs: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    log: Path | None = None
+    seconds: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+def sandbox(folder: Path, path: str) -> Path:
+    if not path.startswith(SANDBOXED):
+        raise Unsupported(f"path {path!r} outside {SANDBOXED} (cannot be emulated locally)")
+    return folder / path.lstrip("/")
+
+
+def _env_value(folder: Path, value: str) -> str:
+    return str(sandbox(folder, value)) if value.startswith(SANDBOXED) else value
+
+
+def _command(container: dict[str, Any]) -> list[str]:
+    command = list(container.get("command") or []) + list(container.get("args") or [])
+    if command[:3] != ["python3", "-m", "hkube2argo.runtime"]:
+        raise Unsupported(f"container command {command[:3]}: only the hkube2argo runtime runs "
+                          "locally")
+    return [sys.executable, *command[1:]]
+
+
+def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
+                  folder: Path, store: Store, timeout: float | None) -> Attempt:
+    """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    bytes_in = 0
+    for artifact in template.get("inputs", {}).get("artifacts", []):
+        given = {**artifact, **artifacts.get(artifact["name"], {})}
+        try:
+            bytes_in += driver.load_input(given, sandbox(folder, artifact["path"]), store)
+        except driver.ArtifactMissing as exc:
+            return Attempt(exit_code=-1, message=str(exc))
+    container = template["container"]
+    env = dict(os.environ)
+    for var in container.get("env", []):
+        if "value" not in var:
+            continue  # valueFrom (Secrets, fieldRef) exists only in a cluster
+        env[var["name"]] = _env_value(folder, var["value"])
+    log = folder / "log.txt"
+    with open(log, "wb") as out:
+        try:
+            proc = subprocess.run(_command(container), cwd=folder, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            exit_code, message = proc.returncode, ""
+        except subprocess.TimeoutExpired:
+            exit_code, message = -1, "Pod was active on the node longer than the specified " \
+                                     "deadline"
+    if exit_code != 0 and not message:
+        message = f"Error (exit code {exit_code})"
+    attempt = Attempt(exit_code=exit_code, message=message, log=log, bytes_in=bytes_in)
+    outputs = template.get("outputs", {})
+    for artifact in outputs.get("artifacts", []):
+        try:
+            attempt.bytes_out += driver.save_output(artifact, sandbox(folder, artifact["path"]),
+                                                    store)
+        except driver.ArtifactMissing as exc:
+            if exit_code == 0:
+                attempt.exit_code, attempt.message = -1, str(exc)
+    for param in outputs.get("parameters", []):
+        source = param.get("valueFrom", {})
+        path = sandbox(folder, source["path"])
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            attempt.outputs[param["name"]] = text[:-1] if text.endswith("\n") else text
+        elif "default" in source:
+            attempt.outputs[param["name"]] = source["default"]
+        elif exit_code == 0:
+            attempt.exit_code, attempt.message = -1, f"output parameter {param['name']} missing"
+    attempt.seconds = time.monotonic() - started
+    return attempt

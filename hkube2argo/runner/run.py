@@ -1,0 +1,237 @@
+"""``hkube2argo run``: compile a pipeline, then execute the compiled Workflow here.
+
+A run is a job: its id is the Workflow's name, and its folder
+(``<state>/jobs/<jobId>/``) keeps the exact manifest, the journal of finished tasks,
+every task's folder and log, and the result document; data lives in the storage (a local
+folder or an S3 bucket) under the same keys as on Argo.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import string
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import codepack, serialize
+from ..compiler import Manifests, compile_manifests
+from ..config import DEFAULT, ClusterConfig
+from ..diagnostics import ValidationFailed
+from ..loading import load_file
+from ..plan import Plan
+from ..runtime import layout
+from ..validate import load_algorithms, validate_descriptor
+from . import support
+from .engine import Engine, Event, Outcome
+from .journal import Journal
+from .store import LocalStore, S3Store, Store
+from .tags import Unsupported
+
+ALPHABET = string.ascii_lowercase + string.digits
+DEFAULT_STATE = Path(".hkube2argo")
+
+
+class RunError(Exception):
+    """The run could not start (bad storage, unknown job, unsupported manifest)."""
+
+
+@dataclass
+class StorageSpec:
+    """Where the data goes: a folder (default, under the state folder) or an S3 bucket."""
+
+    folder: Path | None = None
+    bucket: str | None = None
+    endpoint: str | None = None
+    secure: bool = False
+
+    def open(self, state: Path, bucket: str) -> Store:
+        if self.endpoint:
+            access = os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("MINIO_ACCESS_KEY")
+            secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or os.environ.get(
+                "MINIO_SECRET_KEY")
+            if not access or not secret:
+                raise RunError("S3 storage needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                               "(or MINIO_ACCESS_KEY and MINIO_SECRET_KEY) in the environment")
+            try:
+                return S3Store(self.endpoint, self.bucket or bucket, access, secret, self.secure)
+            except Exception as exc:  # the client raises many kinds; say it in one line
+                raise RunError(f"cannot use s3://{self.bucket or bucket} at {self.endpoint}: "
+                               f"{exc}") from None
+        return LocalStore(self.folder or state / "storage", self.bucket or bucket)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"folder": str(self.folder) if self.folder else None, "bucket": self.bucket,
+                "endpoint": self.endpoint, "secure": self.secure}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StorageSpec:
+        folder = data.get("folder")
+        return cls(Path(folder) if folder else None, data.get("bucket"), data.get("endpoint"),
+                   bool(data.get("secure")))
+
+
+@dataclass
+class RunResult:
+    job_id: str
+    status: str  # completed | failed
+    document: dict[str, Any]  # HKube's /exec/results shape
+    folder: Path
+    node: str | None = None
+    error: str | None = None
+    log_tail: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def new_job_id(generate_name: str) -> str:
+    return generate_name + "".join(secrets.choice(ALPHABET) for _ in range(5))
+
+
+def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
+                 flow_input: dict[str, Any] | None, overrides: dict[str, Any]) -> Plan:
+    """Validate with the flowInput the run will get (given flowInput replaces the stored
+    one, as HKube's exec stored does; ``-p key=value`` sets top-level keys)."""
+    catalog = load_algorithms(list(algorithms))
+    if catalog.errors:
+        raise ValidationFailed(catalog.diagnostics)
+    descriptors = load_file(pipeline)
+    if len(descriptors) != 1:
+        raise RunError(f"{pipeline}: expected one pipeline, found {len(descriptors)}")
+    desc = descriptors[0]
+    if isinstance(desc.data, dict) and (flow_input is not None or overrides):
+        data = dict(desc.data)
+        base = flow_input if flow_input is not None else data.get("flowInput") or {}
+        data["flowInput"] = {**base, **overrides}
+        desc = type(desc)(data, desc.source)
+    result = validate_descriptor(desc, catalog)
+    if result.plan is None:
+        raise ValidationFailed(result.diagnostics)
+    return result.plan
+
+
+def upload_code(plan: Plan, config: ClusterConfig, store: Store) -> None:
+    """What ``algorithm apply`` does on a cluster: code tarballs under their content keys."""
+    for alg in plan.algorithms:
+        if alg.type == "Code" and alg.code_path:
+            data = codepack.pack(alg.code_path)
+            key = codepack.code_key(config.key_prefix, alg.name, data)
+            if store.get(key) is None:
+                store.put(key, data)
+
+
+def _image_algorithms(plan: Plan) -> list[str]:
+    return [a.name for a in plan.algorithms if a.type != "Code"]
+
+
+class Runner:
+    def __init__(self, state: Path = DEFAULT_STATE, workers: int | None = None,
+                 config: ClusterConfig = DEFAULT,
+                 on_event: Callable[[Event], None] | None = None):
+        self.state = state
+        self.workers = workers or os.cpu_count() or 2
+        self.config = config
+        self.on_event = on_event
+
+    def start(self, pipeline: str | Path, algorithms: Sequence[str | Path],
+              storage: StorageSpec, flow_input: dict[str, Any] | None = None,
+              overrides: dict[str, Any] | None = None) -> RunResult:
+        plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {})
+        images = _image_algorithms(plan)
+        if images:
+            raise RunError(f"image algorithms ({', '.join(images)}) run only on Argo: no "
+                           "container engine can run here; give them code.path to run locally")
+        manifests = compile_manifests(plan, self.config)
+        workflow = copy.deepcopy(manifests.workflow)
+        meta = workflow["metadata"]
+        job_id = new_job_id(meta.pop("generateName"))
+        meta["name"] = job_id
+        folder = self.state / "jobs" / job_id
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
+        (folder / "job.json").write_text(json.dumps({
+            "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
+            "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
+            "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
+        store = storage.open(self.state, self.config.bucket)
+        upload_code(plan, self.config, store)
+        return self._execute(workflow, job_id, folder, store)
+
+    def resume(self, job_id: str) -> RunResult:
+        folder = self.state / "jobs" / job_id
+        if not (folder / "workflow.yaml").is_file():
+            raise RunError(f"unknown job {job_id} (no {folder / 'workflow.yaml'})")
+        job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+        workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
+        store = StorageSpec.from_json(job["storage"]).open(self.state, job["config"]["bucket"])
+        return self._execute(workflow, job_id, folder, store)
+
+    def _execute(self, workflow: dict[str, Any], job_id: str, folder: Path,
+                 store: Store) -> RunResult:
+        try:
+            support.check(workflow)
+        except Unsupported as exc:
+            raise RunError(f"the manifest uses {exc}") from None
+        job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+        engine = Engine(workflow, job_id, store, folder, self.workers,
+                        Journal(folder / "journal.jsonl"), self.on_event)
+        arguments = {a["name"]: a for a in workflow["spec"].get("arguments", {})
+                     .get("artifacts", [])}
+        deadline = workflow["spec"].get("activeDeadlineSeconds")
+        started = time.time()
+        outcome = engine.run(arguments, float(deadline) if deadline else None)
+        took = round(time.time() - started, 3)
+        result = self._result(outcome, engine, job, store, job_id, started, took)
+        result.folder = folder
+        result.stats = {**engine.stats, "seconds": took}
+        (folder / "result.json").write_text(json.dumps(result.document, indent=2,
+                                                       ensure_ascii=False), encoding="utf-8")
+        return result
+
+    def _result(self, outcome: Outcome, engine: Engine, job: dict[str, Any], store: Store,
+                job_id: str, started: float, took: float) -> RunResult:
+        prefix = layout.job_prefix(job["config"]["keyPrefix"], job_id)
+        base = {"jobId": job_id, "pipeline": job["pipeline"], "startTime": int(started * 1000),
+                "timeTook": took}
+        if outcome.phase == "Succeeded":
+            raw = store.get(f"{prefix}/{layout.results_key()}")
+            document = json.loads(raw) if raw else {"data": []}
+            document.update(base)
+            return RunResult(job_id, "completed", document, Path())
+        node, error, tail = _failure(engine, job.get("nodes", {}), outcome)
+        document = {**base, "status": "failed", "timestamp": int(time.time() * 1000),
+                    "error": error}
+        if node:
+            document["nodeName"] = node
+        return RunResult(job_id, "failed", document, Path(), node, error, tail)
+
+
+def _node_names(manifests: Manifests) -> dict[str, str]:
+    """Task key -> HKube node name (failures are reported in the user's names)."""
+    return {t.key: t.node for t in manifests.graph.tasks if t.node}
+
+
+def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[str | None,
+                                                                               str, str]:
+    failed = [(path, o) for path, o in engine.containers.items() if o.phase == "Failed"]
+    if not failed:
+        return None, outcome.message or "the pipeline failed", ""
+    path, container = sorted(failed, key=lambda item: item[0])[0]
+    task = path.rsplit("/", 1)[-1].split("(", 1)[0]
+    tail = ""
+    error = container.message
+    if container.log and container.log.is_file():
+        lines = container.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        tail = "\n".join(lines[-20:])
+        mine = [ln for ln in lines if ln.startswith("hkube2argo: ")]
+        if mine:
+            error = mine[-1].split(" failed: ", 1)[-1]
+        elif lines and task.endswith("--collect"):
+            error = lines[-1]
+    return nodes.get(task, task), error, tail

@@ -1,0 +1,45 @@
+"""The manifest features the local runner implements; anything else is refused by name
+before the run starts (so a local success never hides an Argo feature we skipped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .tags import Unsupported, check_retry_expression
+
+SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef",
+        "activeDeadlineSeconds", "priority", "podPriorityClassName", "podMetadata",
+        "synchronization", "templates", "workflowMetadata"}
+TEMPLATE = {"name", "inputs", "outputs", "container", "dag", "retryStrategy",
+            "activeDeadlineSeconds", "metadata", "nodeSelector"}
+TASK = {"name", "template", "arguments", "dependencies", "withSequence", "continueOn", "when"}
+CONTAINER = {"image", "imagePullPolicy", "command", "args", "env", "resources"}
+RETRY = {"limit", "retryPolicy", "expression"}
+
+
+def _unknown(where: str, given: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(set(given) - allowed)
+    if extra:
+        raise Unsupported(f"{where}: {', '.join(extra)} (not implemented by the local runner)")
+
+
+def check(workflow: dict[str, Any]) -> None:
+    spec = workflow["spec"]
+    _unknown("spec", spec, SPEC)
+    for template in spec["templates"]:
+        where = f"template {template['name']}"
+        _unknown(where, template, TEMPLATE)
+        if "container" in template:
+            _unknown(f"{where} container", template["container"], CONTAINER)
+            for var in template["container"].get("env", []):
+                if "valueFrom" in var:
+                    raise Unsupported(f"{where}: env {var['name']} from a Kubernetes source "
+                                      "(valueFrom) exists only in a cluster")
+        if "retryStrategy" in template:
+            _unknown(f"{where} retryStrategy", template["retryStrategy"], RETRY)
+            check_retry_expression(template["retryStrategy"].get("expression"))
+        for task in (template.get("dag") or {}).get("tasks", []):
+            _unknown(f"{where} task {task['name']}", task, TASK)
+            if "withSequence" in task:
+                _unknown(f"{where} task {task['name']} withSequence", task["withSequence"],
+                         {"count", "start"})

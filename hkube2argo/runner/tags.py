@@ -1,0 +1,84 @@
+"""Argo's template tags and the few expressions the emitters write, evaluated locally.
+
+Only what hkube2argo emits is understood; anything else raises :class:`Unsupported`, so
+a manifest that would behave differently on Argo never runs here silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+_TAG = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
+_WHEN = re.compile(r"^\s*(-?\d+)\s*(<=|>=|==|!=|<|>)\s*(-?\d+)\s*$")
+_RETRY = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*(==|!=)\s*(-?\d+)$")
+
+
+class Unsupported(ValueError):
+    """A manifest feature the local runner does not implement."""
+
+
+class Unresolved(ValueError):
+    """A tag with no value (Argo would fail the node the same way)."""
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace every ``{{name}}``; an unknown name is an error, as under Argo's strict
+    prefixes (tasks., inputs.)."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("="):
+            raise Unsupported(f"expression tag {{{{{name}}}}}")
+        if name not in values:
+            raise Unresolved(f"failed to resolve {{{{{name}}}}}")
+        return values[name]
+
+    return _TAG.sub(one, text)
+
+
+def substitute_all(value: Any, values: Mapping[str, str]) -> Any:
+    """Substitute inside strings of a JSON-like value (template fields)."""
+    if isinstance(value, str):
+        return substitute(value, values)
+    if isinstance(value, list):
+        return [substitute_all(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute_all(v, values) for k, v in value.items()}
+    return value
+
+
+def when(expression: str) -> bool:
+    """``when`` after substitution: one numeric comparison (what wait-any groups use)."""
+    match = _WHEN.match(expression)
+    if not match:
+        raise Unsupported(f"when expression {expression!r}")
+    left, op, right = int(match.group(1)), match.group(2), int(match.group(3))
+    return {"<=": left <= right, ">=": left >= right, "==": left == right,
+            "!=": left != right, "<": left < right, ">": left > right}[op]
+
+
+def check_retry_expression(expression: str | None) -> None:
+    if expression is not None and not _RETRY.match(expression):
+        raise Unsupported(f"retryStrategy expression {expression!r}")
+
+
+def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int) -> bool:
+    """Argo's retryStrategy for one failed attempt (``attempt`` counts from 0)."""
+    if not strategy:
+        return False
+    limit = int(str(strategy.get("limit", "0")))
+    if attempt >= limit:
+        return False
+    policy = strategy.get("retryPolicy", "OnFailure")
+    if policy not in ("Always", "OnFailure", "OnError"):
+        raise Unsupported(f"retryPolicy {policy}")
+    expression = strategy.get("expression")
+    if expression is None:
+        return True
+    match = _RETRY.match(expression)
+    if not match:
+        raise Unsupported(f"retryStrategy expression {expression!r}")
+    op, code = match.group(1), int(match.group(2))
+    return (exit_code == code) if op == "==" else (exit_code != code)
