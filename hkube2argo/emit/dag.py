@@ -1,7 +1,16 @@
 """The DAG: one task per job-graph task, loops over counts, wait-any groups as looped
-sub-DAGs. Only task names, counts, indices and keys appear in arguments."""
+sub-DAGs. Only task names, counts, indices and keys appear in arguments.
+
+Argo v4's full CRDs allow 200 tasks per DAG template, so a large pipeline is cut, in
+dependency order, into parts of at most 200 tasks; the entry DAG runs the parts, and a
+loop size produced in one part reaches another as the part's output parameter.
+"""
 
 from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from hera.workflows import models as m
 
@@ -11,98 +20,201 @@ from .templates import TemplateSet
 ENTRY = "pipeline"
 MAX_TASKS = 200  # per DAG template under Argo v4's full CRDs (argo-notes section 10)
 
+Resolve = Callable[[Count | None], str]
+
 
 class DagTooLarge(ValueError):
     pass
 
 
-def count_expr(count: Count | None) -> str:
-    """A loop size as Argo text: a number, or another task's output parameter."""
+def local_expr(count: Count | None) -> str:
+    """A loop size as Argo text: a number, or a sibling task's output parameter."""
     assert count is not None
     if count.static is not None:
         return str(count.static)
     return f"{{{{tasks.{count.task}.outputs.parameters.{count.name}}}}}"
 
 
-def _sequence(count: Count | None) -> m.Sequence:
-    return m.Sequence(count=m.IntOrString(count_expr(count)), start=m.IntOrString("1"))
+def _sequence(expr: str) -> m.Sequence:
+    return m.Sequence(count=m.IntOrString(expr), start=m.IntOrString("1"))
 
 
 def _params(**values: str) -> m.Arguments:
     return m.Arguments(parameters=[m.Parameter(name=k, value=v) for k, v in values.items()])
 
 
-def _task(task: Task, templates: TemplateSet, depends: list[str], index: str | None) -> m.DAGTask:
-    params = {"task": task.key}
-    looped = task.kind == "run" and task.loop is not None and task.group is None
-    if task.kind == "run":
-        # a loop's item, a group's index, or 0 for a plain node (no {{item}} outside loops)
-        params["index"] = index if (looped or task.group is not None) and index else "0"
-    if task.kind == "collect":
-        params["total"] = count_expr(task.total)
-    if task.kind == "max":
-        params["values"] = ",".join(count_expr(c) for c in task.counts)
-    arguments = _params(**params)
-    if task.kind == "prepare":
-        arguments.artifacts = [m.Artifact(name="flow-input",
-                                          from_="{{inputs.artifacts.flow-input}}")]
-    return m.DAGTask(
-        name=task.key,
-        template=templates.for_task(task),
-        arguments=arguments,
-        dependencies=depends or None,
-        with_sequence=_sequence(task.loop) if looped else None,
-        continue_on=m.ContinueOn(failed=True) if task.tolerate_failure else None,
-    )
+def _flow_input(source: str = "{{inputs.artifacts.flow-input}}") -> m.Artifact:
+    return m.Artifact(name="flow-input", from_=source)
 
 
-def group_template(group: Group, graph: JobGraph,
-                   templates: TemplateSet) -> tuple[m.Template, list[tuple[str, str]]]:
+@dataclass
+class Unit:
+    """One entry of a DAG: a task, or a wait-any group's loop."""
+
+    name: str
+    depends: list[str]
+    counts: list[Count]
+    build: Callable[[Resolve, list[str]], m.DAGTask]
+    extra: list[m.Template] = field(default_factory=list)
+    takes_flow_input: bool = False
+
+
+def _task_unit(task: Task, templates: TemplateSet) -> Unit:
+    looped = task.kind == "run" and task.loop is not None
+    counts = [c for c in (task.loop if looped else None, task.total, *task.counts) if c]
+
+    def build(resolve: Resolve, depends: list[str]) -> m.DAGTask:
+        params = {"task": task.key}
+        if task.kind == "run":
+            params["index"] = "{{item}}" if looped else "0"  # no {{item}} outside loops
+        if task.kind == "collect":
+            params["total"] = resolve(task.total)
+        if task.kind == "max":
+            params["values"] = ",".join(resolve(c) for c in task.counts)
+        arguments = _params(**params)
+        if task.kind == "prepare":
+            arguments.artifacts = [_flow_input()]
+        return m.DAGTask(
+            name=task.key, template=templates.for_task(task), arguments=arguments,
+            dependencies=depends or None,
+            with_sequence=_sequence(resolve(task.loop)) if looped else None,
+            continue_on=m.ContinueOn(failed=True) if task.tolerate_failure else None)
+
+    return Unit(task.key, list(task.depends), counts, build,
+                takes_flow_input=task.kind == "prepare")
+
+
+def _group_unit(group: Group, graph: JobGraph, templates: TemplateSet) -> Unit:
     """Each wait-any item as soon as its parents' item is done: the members run together,
     one loop iteration per batch index."""
     tasks = []
-    size_params = []
+    sizes: list[tuple[str, Count]] = []
     for key in group.members:
         task = graph.task(key)
-        dag_task = _task(task, templates, task.inner, "{{inputs.parameters.index}}")
+        dag_task = m.DAGTask(
+            name=key, template=templates.for_task(task),
+            arguments=_params(task=key, index="{{inputs.parameters.index}}"),
+            dependencies=task.inner or None, continue_on=m.ContinueOn(failed=True))
         if task.when_within is not None:
             param = f"size-{key}"
-            size_params.append((param, count_expr(task.when_within)))
+            sizes.append((param, task.when_within))
             dag_task.when = f"{{{{inputs.parameters.index}}}} <= {{{{inputs.parameters.{param}}}}}"
         tasks.append(dag_task)
-    return m.Template(
+    template = m.Template(
         name=f"group-{group.key}",
         inputs=m.Inputs(parameters=[m.Parameter(name="index"),
-                                    *(m.Parameter(name=p) for p, _ in size_params)]),
-        dag=m.DAGTemplate(tasks=tasks),
-    ), size_params
+                                    *(m.Parameter(name=p) for p, _ in sizes)]),
+        dag=m.DAGTemplate(tasks=tasks))
+
+    def build(resolve: Resolve, depends: list[str]) -> m.DAGTask:
+        values = {p: resolve(c) for p, c in sizes}
+        return m.DAGTask(
+            name=group.key, template=template.name,
+            arguments=_params(index="{{item}}", **values), dependencies=depends or None,
+            with_sequence=_sequence(resolve(group.loop)), continue_on=m.ContinueOn(failed=True))
+
+    return Unit(group.key, list(group.depends), [group.loop, *(c for _, c in sizes)], build,
+                extra=[template])
+
+
+def _units(graph: JobGraph, templates: TemplateSet) -> list[Unit]:
+    """The entries in dependency order (ties in job-graph order)."""
+    units: list[Unit] = []
+    seen: set[str] = set()
+    groups = {g.key: g for g in graph.groups}
+    for task in graph.tasks:
+        if task.group is None:
+            units.append(_task_unit(task, templates))
+        elif task.group not in seen:
+            seen.add(task.group)
+            units.append(_group_unit(groups[task.group], graph, templates))
+    unit_of = {t.key: (t.group or t.key) for t in graph.tasks}
+    unit_of.update({g: g for g in groups})  # collect steps wait for the group itself
+    for unit in units:
+        unit.depends = list(dict.fromkeys(unit_of[d] for d in unit.depends
+                                          if unit_of[d] != unit.name))
+    position = {u.name: i for i, u in enumerate(units)}
+    waiting = {u.name: len(u.depends) for u in units}
+    children: dict[str, list[str]] = {u.name: [] for u in units}
+    for unit in units:
+        for dep in unit.depends:
+            children[dep].append(unit.name)
+    ready = [position[u.name] for u in units if not u.depends]
+    heapq.heapify(ready)
+    ordered = []
+    while ready:
+        unit = units[heapq.heappop(ready)]
+        ordered.append(unit)
+        for child in children[unit.name]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(ready, position[child])
+    return ordered
+
+
+def _unit_of_count(count: Count, owner: dict[str, str]) -> str | None:
+    return owner.get(count.task) if count.task else None
 
 
 def entry_template(graph: JobGraph, templates: TemplateSet) -> list[m.Template]:
-    """The pipeline's DAG, and one template per wait-any group."""
-    tasks: list[m.DAGTask] = []
-    extra: list[m.Template] = []
-    groups = {g.key: g for g in graph.groups}
-    emitted: set[str] = set()
-    for task in graph.tasks:
-        if task.group is None:
-            tasks.append(_task(task, templates, task.depends, "{{item}}"))
-            continue
-        if task.group in emitted:
-            continue
-        emitted.add(task.group)
-        group = groups[task.group]
-        template, sizes = group_template(group, graph, templates)
-        extra.append(template)
-        tasks.append(m.DAGTask(
-            name=group.key, template=template.name,
-            arguments=_params(index="{{item}}", **dict(sizes)),
-            dependencies=group.depends or None, with_sequence=_sequence(group.loop),
-            continue_on=m.ContinueOn(failed=True)))
-    if len(tasks) > MAX_TASKS:
-        raise DagTooLarge(f"the pipeline needs {len(tasks)} Argo tasks in one DAG; Argo v4 "
-                          f"allows {MAX_TASKS}; splitting large pipelines into nested DAGs is "
-                          "not implemented yet")
+    """The pipeline's DAG, its wait-any group templates and, for large pipelines, parts."""
+    units = _units(graph, templates)
+    extra = [t for u in units for t in u.extra]
+    owner = {t.key: (t.group or t.key) for t in graph.tasks}
+    if len(units) <= MAX_TASKS:
+        tasks = [u.build(local_expr, u.depends) for u in units]
+        entry = m.Template(name=ENTRY, inputs=m.Inputs(artifacts=[m.Artifact(name="flow-input")]),
+                           dag=m.DAGTemplate(tasks=tasks))
+        return [entry, *extra]
+    parts = [units[i:i + MAX_TASKS] for i in range(0, len(units), MAX_TASKS)]
+    if len(parts) > MAX_TASKS:
+        raise DagTooLarge(f"the pipeline needs {len(units)} Argo tasks; at most "
+                          f"{MAX_TASKS * MAX_TASKS} are supported")
+    part_of = {u.name: j for j, part in enumerate(parts) for u in part}
+    name_of = [f"part-{j + 1}" for j in range(len(parts))]
+
+    def carried(count: Count) -> str:
+        return f"c-{count.task}-{count.name}"
+
+    imports: list[dict[str, Count]] = [{} for _ in parts]
+    exports: list[dict[str, Count]] = [{} for _ in parts]
+    for j, part in enumerate(parts):
+        for unit in part:
+            for count in unit.counts:
+                producer = _unit_of_count(count, owner)
+                if producer is not None and part_of[producer] != j:
+                    imports[j][carried(count)] = count
+                    exports[part_of[producer]][carried(count)] = count
+    part_templates = []
+    main_tasks = []
+    for j, part in enumerate(parts):
+        inside = {u.name for u in part}
+
+        def resolve(count: Count | None, inside: set[str] = inside) -> str:
+            assert count is not None
+            producer = _unit_of_count(count, owner)
+            if producer is None or producer in inside:
+                return local_expr(count)
+            return f"{{{{inputs.parameters.{carried(count)}}}}}"
+
+        tasks = [u.build(resolve, [d for d in u.depends if d in inside]) for u in part]
+        flow = any(u.takes_flow_input for u in part)
+        part_templates.append(m.Template(
+            name=name_of[j],
+            inputs=m.Inputs(parameters=[m.Parameter(name=n) for n in sorted(imports[j])] or None,
+                            artifacts=[m.Artifact(name="flow-input")] if flow else None),
+            outputs=m.Outputs(parameters=[m.Parameter(name=n, value_from=m.ValueFrom(
+                parameter=local_expr(c))) for n, c in sorted(exports[j].items())]) or None
+            if exports[j] else None,
+            dag=m.DAGTemplate(tasks=tasks)))
+        deps = sorted({part_of[d] for u in part for d in u.depends if part_of[d] != j})
+        args = _params(**{n: f"{{{{tasks.{name_of[part_of[_unit_of_count(c, owner)]]}"
+                              f".outputs.parameters.{n}}}}}"
+                          for n, c in sorted(imports[j].items())})
+        if flow:
+            args.artifacts = [_flow_input()]
+        main_tasks.append(m.DAGTask(name=name_of[j], template=name_of[j], arguments=args,
+                                    dependencies=[name_of[d] for d in deps] or None))
     entry = m.Template(name=ENTRY, inputs=m.Inputs(artifacts=[m.Artifact(name="flow-input")]),
-                       dag=m.DAGTemplate(tasks=tasks))
-    return [entry, *extra]
+                       dag=m.DAGTemplate(tasks=main_tasks))
+    return [entry, *part_templates, *extra]

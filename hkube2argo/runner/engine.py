@@ -73,6 +73,7 @@ class _DagRun:
     def __init__(self, engine: Engine, template: dict[str, Any], params: dict[str, str],
                  artifacts: dict[str, dict[str, Any]], path: str):
         self.engine = engine
+        self.template = template
         self.tasks = template["dag"]["tasks"]
         self.by_name = {t["name"]: t for t in self.tasks}
         self.params = params
@@ -178,7 +179,13 @@ class _DagRun:
                 self.outcome = Outcome("Failed", message=f"child '{name}' failed: "
                                                          f"{outcome.message}")
             else:
-                self.outcome = Outcome("Succeeded")
+                self.outcome = Outcome("Succeeded", outputs=self._outputs())
+
+    def _outputs(self) -> dict[str, str]:
+        """A DAG template's output parameters (``valueFrom.parameter`` over its tasks)."""
+        scope = self._scope()
+        return {p["name"]: tags.substitute(p["valueFrom"]["parameter"], scope)
+                for p in (self.template.get("outputs") or {}).get("parameters", [])}
 
 
 class Engine:
