@@ -16,6 +16,15 @@ def job_prefix(key_prefix: str) -> str:
     return layout.job_prefix(key_prefix, "{{workflow.name}}")
 
 
+PARENT_PARAMETER = "parent-job"  # the jobId of the run that triggered this one, or ""
+NO_PARENT = "none"  # a job id no run has (Argo names are lowercase DNS names)
+
+
+def parent_results_key(key_prefix: str) -> str:
+    return layout.job_prefix(key_prefix, f"{{{{workflow.parameters.{PARENT_PARAMETER}}}}}") + \
+        f"/{layout.results_key()}"
+
+
 def _s3(key: str) -> m.S3Artifact:
     return m.S3Artifact(key=key)
 

@@ -270,6 +270,10 @@ class TemplateSet:
             m.Artifact(name="pipeline", path=f"{artifacts.ROOT}/raw/pipeline",
                        raw=m.RawArtifact(data=encode_raw(self.graph.pipeline_spec))),
             m.Artifact(name="flow-input", path=f"{artifacts.ROOT}/raw/flow-input"),
+            # a run triggered by a parent pipeline: the parent's result document
+            m.Artifact(name="parent-results", path=f"{artifacts.ROOT}/raw/parent-results.json",
+                       optional=True, s3=m.S3Artifact(key=artifacts.parent_results_key(
+                           self.config.key_prefix))),
         ]
         prepare = self.graph.task("prepare")
         return self.step("prepare", _command("prepare"), outputs=prepare.outputs, spec=False,

@@ -17,6 +17,7 @@ from .. import jobgraph, naming
 from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
 from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
+from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
 from .templates import TemplateSet
 
@@ -84,7 +85,11 @@ def spec(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
         sync = m.Synchronization(semaphores=[m.SemaphoreRef(config_map_key_ref=ref)])
     return m.WorkflowSpec(
         entrypoint=ENTRY,
-        arguments=m.Arguments(artifacts=[flow_input_argument(thaw(plan.flow_input))]),
+        arguments=m.Arguments(
+            parameters=[m.Parameter(name=PARENT_PARAMETER, value=NO_PARENT,
+                                    description="jobId of the pipeline run that triggered "
+                                                "this one (triggers.pipelines)")],
+            artifacts=[flow_input_argument(thaw(plan.flow_input))]),
         service_account_name=config.workflow_service_account,
         artifact_repository_ref=m.ArtifactRepositoryRef(
             config_map=config.artifact_repository_configmap, key=config.artifact_repository_key),

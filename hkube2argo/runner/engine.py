@@ -84,7 +84,7 @@ class _DagRun:
         self.outcome: Outcome | None = None
 
     def _scope(self, item: str | None = None) -> dict[str, str]:
-        values = {"workflow.name": self.engine.job_id}
+        values = dict(self.engine.globals)
         values.update({f"inputs.parameters.{k}": v for k, v in self.params.items()})
         for name, st in self.state.items():
             if st.outcome is not None and not st.looped:
@@ -195,6 +195,9 @@ class Engine:
         self.spec = workflow["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.job_id = job_id
+        self.globals = {"workflow.name": job_id}
+        for param in (self.spec.get("arguments") or {}).get("parameters") or []:
+            self.globals[f"workflow.parameters.{param['name']}"] = str(param.get("value", ""))
         self.store = store
         self.folder = folder
         self.pool = cf.ThreadPoolExecutor(max_workers=max(1, workers))
@@ -238,7 +241,7 @@ class Engine:
             if self.stop.is_set():
                 outcome = Outcome("Failed", message="workflow stopped")
                 break
-            scope = {"workflow.name": self.job_id, "retries": str(attempt_no)}
+            scope = {**self.globals, "retries": str(attempt_no)}
             scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
             resolved = tags.substitute_all(template, scope)
             folder = self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"

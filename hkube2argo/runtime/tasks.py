@@ -31,11 +31,34 @@ def job_id() -> str:
 # --- prepare ------------------------------------------------------------------------------
 
 
+def merge(target: Any, source: Any) -> Any:
+    """lodash ``merge`` (HKube merges a triggered pipeline's flowInput with it): objects
+    recursively, arrays index by index, anything else replaced."""
+    if isinstance(target, dict) and isinstance(source, dict):
+        out = dict(target)
+        for key, value in source.items():
+            out[key] = merge(out[key], value) if key in out else value
+        return out
+    if isinstance(target, list) and isinstance(source, list):
+        out_list = list(target)
+        for i, value in enumerate(source):
+            if i < len(out_list):
+                out_list[i] = merge(out_list[i], value)
+            else:
+                out_list.append(value)
+        return out_list
+    return source
+
+
 def prepare(spec: dict[str, Any]) -> int:
     """Unpack the pipeline: flowInput to storage, one spec per task, flowInput values
-    routed to the tasks that read them."""
+    routed to the tasks that read them. A run started by a parent pipeline's completion
+    gets ``flowInput.parent`` = the parent's result data, merged as HKube does."""
     flow_input = decode_raw(_read_text(layout.local(layout.RAW_DIR, "flow-input")))
     pipeline = decode_raw(_read_text(layout.local(layout.RAW_DIR, "pipeline")))
+    parent = io.read_optional(layout.local(layout.RAW_DIR, "parent-results.json"))
+    if parent is not None:
+        flow_input = merge(flow_input or {}, {"parent": parent.get("data", [])})
     io.write_json(io.outbox(layout.flow_input_key()), flow_input)
     for task, task_spec in pipeline["tasks"].items():
         io.write_json(io.outbox(layout.spec_key(task)), task_spec)
