@@ -193,12 +193,14 @@ def _print_result(result: RunResult, fmt: str) -> None:
               default=Path(".hkube2argo"), show_default=True, help="Where jobs are kept.")
 @click.option("--resume", "resume_job", metavar="JOBID",
               help="Continue a job that was interrupted; finished tasks are not run again.")
+@click.option("--cold", is_flag=True,
+              help="Start a new Python process per task instead of forking warm workers.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="json",
               show_default=True)
 def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
                 flow_input: Path | None, params: tuple[str, ...], workers: int | None,
                 storage: str | None, endpoint: str | None, secure: bool, state_dir: Path,
-                resume_job: str | None, fmt: str) -> None:
+                resume_job: str | None, cold: bool, fmt: str) -> None:
     """Run PIPELINE here, with no cluster: compile it, then execute the compiled Workflow
     with the same runtime wrapper as on Argo. Prints HKube's result document."""
     overrides: dict[str, object] = {}
@@ -215,7 +217,7 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
             raise click.BadParameter("must hold an object (or {flowInput: {...}})",
                                      param_hint="--flow-input")
     progress = Progress()
-    runner = Runner(state_dir, workers, on_event=progress)
+    runner = Runner(state_dir, workers, on_event=progress, warm=not cold)
     try:
         if resume_job:
             result = runner.resume(resume_job)

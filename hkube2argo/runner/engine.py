@@ -21,6 +21,7 @@ from . import tags
 from .executor import Attempt, run_container
 from .journal import Journal
 from .store import Store
+from .zygote import WarmPool
 
 FINAL = ("Succeeded", "Failed", "Skipped", "Omitted", "Error")
 
@@ -191,7 +192,7 @@ class _DagRun:
 class Engine:
     def __init__(self, workflow: dict[str, Any], job_id: str, store: Store, folder: Path,
                  workers: int, journal: Journal,
-                 on_event: Callable[[Event], None] | None = None):
+                 on_event: Callable[[Event], None] | None = None, warm: bool = True):
         self.spec = workflow["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.job_id = job_id
@@ -204,6 +205,7 @@ class Engine:
         self.journal = journal
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
+        self.warm = WarmPool() if warm else None
         self.containers: dict[str, Outcome] = {}
         self.stats = {"containers": 0, "attempts": 0, "bytes_in": 0, "bytes_out": 0,
                       "reused": 0}
@@ -245,7 +247,8 @@ class Engine:
             scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
             resolved = tags.substitute_all(template, scope)
             folder = self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
-            attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout)
+            attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout,
+                                             self.warm)
             with self._lock:
                 self.stats["attempts"] += 1
                 self.stats["bytes_in"] += attempt.bytes_in
@@ -283,6 +286,8 @@ class Engine:
         finally:
             self.stop.set()
             self.pool.shutdown(wait=True)
+            if self.warm is not None:
+                self.warm.close()
 
 
 def _futures(dag: _DagRun) -> list[cf.Future]:

@@ -10,6 +10,7 @@ parameters read from their files.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from typing import Any
 from . import driver
 from .store import Store
 from .tags import Unsupported
+from .zygote import WarmPool
 
 SANDBOXED = "/tmp/"
 
@@ -50,11 +52,35 @@ def _command(container: dict[str, Any]) -> list[str]:
     if command[:3] != ["python3", "-m", "hkube2argo.runtime"]:
         raise Unsupported(f"container command {command[:3]}: only the hkube2argo runtime runs "
                           "locally")
-    return [sys.executable, *command[1:]]
+    return command
+
+
+def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
+           timeout: float | None, pool: WarmPool | None) -> tuple[int, str]:
+    """Run the task's command: forked from the warm pool when there is one, else as a new
+    process. Returns the exit code and Argo's message for it."""
+    if pool is not None:
+        code = pool.run(command[3:], env, str(folder), str(log), timeout)
+    else:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sys.executable, *command[1:]], cwd=folder, env=env,
+                                    stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            try:
+                code = proc.wait(timeout=timeout)
+                code = 128 - code if code < 0 else code  # killed by a signal: 128 + signal
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the algorithm's children too
+                proc.wait()
+                code = -1
+    if code == -1:
+        return code, "Pod was active on the node longer than the specified deadline"
+    return code, "" if code == 0 else f"Error (exit code {code})"
 
 
 def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
-                  folder: Path, store: Store, timeout: float | None) -> Attempt:
+                  folder: Path, store: Store, timeout: float | None,
+                  pool: WarmPool | None = None) -> Attempt:
     """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -72,16 +98,7 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
             continue  # valueFrom (Secrets, fieldRef) exists only in a cluster
         env[var["name"]] = _env_value(folder, var["value"])
     log = folder / "log.txt"
-    with open(log, "wb") as out:
-        try:
-            proc = subprocess.run(_command(container), cwd=folder, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=timeout, check=False)
-            exit_code, message = proc.returncode, ""
-        except subprocess.TimeoutExpired:
-            exit_code, message = -1, "Pod was active on the node longer than the specified " \
-                                     "deadline"
-    if exit_code != 0 and not message:
-        message = f"Error (exit code {exit_code})"
+    exit_code, message = _spawn(_command(container), folder, env, log, timeout, pool)
     attempt = Attempt(exit_code=exit_code, message=message, log=log, bytes_in=bytes_in)
     outputs = template.get("outputs", {})
     for artifact in outputs.get("artifacts", []):

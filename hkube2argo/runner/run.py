@@ -133,8 +133,9 @@ def _image_algorithms(plan: Plan) -> list[str]:
 class Runner:
     def __init__(self, state: Path = DEFAULT_STATE, workers: int | None = None,
                  config: ClusterConfig = DEFAULT,
-                 on_event: Callable[[Event], None] | None = None):
-        self.state = state
+                 on_event: Callable[[Event], None] | None = None, warm: bool = True):
+        self.state = state.resolve()  # task folders and H2A_ROOT must be absolute
+        self.warm = warm
         self.workers = workers or os.cpu_count() or 2
         self.config = config
         self.on_event = on_event
@@ -180,7 +181,7 @@ class Runner:
             raise RunError(f"the manifest uses {exc}") from None
         job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
         engine = Engine(workflow, job_id, store, folder, self.workers,
-                        Journal(folder / "journal.jsonl"), self.on_event)
+                        Journal(folder / "journal.jsonl"), self.on_event, warm=self.warm)
         arguments = {a["name"]: a for a in workflow["spec"].get("arguments", {})
                      .get("artifacts", [])}
         deadline = workflow["spec"].get("activeDeadlineSeconds")

@@ -53,6 +53,9 @@ class Outcome:
     error: str | None = None
 
 
+_terminating = False  # set by the SIGTERM handler: its SystemExit must go through
+
+
 class _TtlExpired(BaseException):
     """Raised in the algorithm's thread when its ttl runs out (BaseException: user code's
     ``except Exception`` does not swallow it)."""
@@ -66,6 +69,7 @@ def _module_name(entry_point: str) -> str:
 def load_python(code_dir: str, entry_point: str) -> Any:
     """Import the entry-point file the way HKube's wrapper does: from inside its folder,
     with the folder importable so sibling modules load."""
+    code_dir = os.path.abspath(code_dir)
     path = os.path.join(code_dir, entry_point)
     if not path.endswith(".py") and not os.path.exists(path):
         path += ".py"
@@ -108,6 +112,8 @@ def _install_stop(module: Any, args: dict[str, Any]) -> None:
         return
 
     def on_term(*_: Any) -> None:
+        global _terminating
+        _terminating = True
         stop = getattr(module, "stop", None)
         if callable(stop):
             try:
@@ -137,10 +143,25 @@ def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
         return Outcome(result=result)
     except _TtlExpired:
         return Outcome(error=TTL_MESSAGE)
-    except (SystemExit, KeyboardInterrupt):
+    except SystemExit as exc:
+        if _terminating:
+            raise
+        # HKube never reports such a task done; here it fails, with the reason
+        return Outcome(error=f"the algorithm called sys.exit({exc.code!r}) instead of "
+                             "returning a result")
+    except KeyboardInterrupt:
         raise
     except BaseException as exc:  # every algorithm failure is reported, not raised
         return Outcome(error=str(exc) or type(exc).__name__)
+
+
+def _bytes_for_node(value: Any) -> Any:
+    """Bytes cross to Node.js tagged; the shim turns them into Buffers."""
+    if isinstance(value, bytes | bytearray):
+        import base64
+
+        return {"$h2aBytes": base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def run_node(code_dir: str, entry_point: str | None, args: dict[str, Any],
@@ -150,7 +171,8 @@ def run_node(code_dir: str, entry_point: str | None, args: dict[str, Any],
         args_path = os.path.join(tmp, "args.json")
         out_path = os.path.join(tmp, "outcome.json")
         with open(args_path, "w", encoding="utf-8") as handle:
-            json.dump(args, handle)
+            json.dump(args, handle, default=_bytes_for_node)
+        code_dir = os.path.abspath(code_dir)
         cmd = [node, SHIM, code_dir, entry_point or "index.js", args_path, out_path]
         try:
             proc = subprocess.run(cmd, cwd=code_dir, timeout=ttl or None, check=False)

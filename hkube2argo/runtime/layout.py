@@ -24,8 +24,16 @@ COLLECT_SUFFIX = "~collect"
 ZIP_SUFFIX = "~zip"
 
 
+_resolved: dict[str, str] = {}
+
+
 def root() -> str:
-    return os.environ.get(ROOT_ENV, DEFAULT_ROOT)
+    """Absolute, resolved the first time it is asked for (before the algorithm can change
+    the working folder), so an algorithm's ``chdir`` moves nothing of ours."""
+    given = os.environ.get(ROOT_ENV, DEFAULT_ROOT)
+    if given not in _resolved:
+        _resolved[given] = os.path.abspath(given)
+    return _resolved[given]
 
 
 def local(*parts: str) -> str:

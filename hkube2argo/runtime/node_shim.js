@@ -19,7 +19,10 @@ const api = new Proxy({}, {
 });
 
 async function main() {
-  const args = JSON.parse(fs.readFileSync(argsPath, 'utf8'));
+  // bytes from upstream arrive tagged by the Python side and become Buffers, as in HKube
+  const args = JSON.parse(fs.readFileSync(argsPath, 'utf8'), (key, value) => (
+    value && typeof value === 'object' && typeof value.$h2aBytes === 'string'
+      && Object.keys(value).length === 1 ? Buffer.from(value.$h2aBytes, 'base64') : value));
   let algorithm;
   try {
     algorithm = require(path.resolve(codeDir, entryPoint));

@@ -109,7 +109,7 @@ def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
         return algorithm.Outcome(result=args["input"])  # HKube's output node echoes its input
     alg = spec["algorithm"]
     # code algorithms get their code unpacked under the root; image algorithms carry it
-    code_dir = os.environ.get("H2A_CODE_DIR") or layout.local(layout.CODE_DIR)
+    code_dir = os.path.abspath(os.environ.get("H2A_CODE_DIR") or layout.local(layout.CODE_DIR))
     if alg.get("env") == "nodejs":
         return algorithm.run_node(code_dir, alg.get("entryPoint"), args, node.get("ttl"),
                                   os.environ.get("H2A_NODE", "node"))
@@ -129,8 +129,8 @@ def run(spec: dict[str, Any], index: int) -> int:
     if outcome.error is None:
         envelope = succeeded(outcome.result)
         try:
-            dumps(envelope)
-        except (TypeError, ValueError) as exc:
+            dumps(envelope).encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
             envelope = failed(f"the result is not JSON-serialisable: {exc}")
     else:
         envelope = failed(outcome.error)
@@ -174,9 +174,12 @@ def zip_batch(spec: dict[str, Any]) -> int:
 # --- collect ------------------------------------------------------------------------------
 
 
-def js_round(value: float) -> int:
-    """JavaScript's Math.round (HKube's), not Python's banker's rounding."""
-    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+def tolerance_percent(failed: int, total: int) -> int:
+    """HKube's ``((failed / total) * 100).toFixed(0)``: the same float, computed in the same
+    order, rounded half up on its exact binary value (23/40 gives 57.49999999999999: 57)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return int(Decimal(failed / total * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def collect(spec: dict[str, Any], total: int) -> int:
@@ -202,7 +205,7 @@ def collect(spec: dict[str, Any], total: int) -> int:
     io.write_count("count", len(ok))
     tolerance = spec["tolerance"]
     if total and errors:
-        percent = js_round(100 * len(errors) / total)
+        percent = tolerance_percent(len(errors), total)
         if percent >= tolerance:
             print(f"{len(errors)}/{total} ({percent}%) failed tasks, batch tolerance is "
                   f"{tolerance}%, error: {errors[0]}", file=sys.stderr)
@@ -251,7 +254,9 @@ def results(spec: dict[str, Any]) -> int:
     batch item in index order."""
     data: list[dict[str, Any]] = []
     for node in spec["nodes"]:
-        data.extend({k: v for k, v in e.items() if v is not None} for e in _entries(node))
+        # HKube drops only undefined keys: a null result stays "result": null
+        data.extend({k: v for k, v in e.items() if not (k == "algorithmName" and v is None)}
+                    for e in _entries(node))
     document = {
         "jobId": job_id(),
         "pipeline": spec["pipeline"],

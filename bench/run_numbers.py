@@ -1,0 +1,64 @@
+"""The numbers pipeline on the local runner: wall time, per-task overhead, bytes moved.
+
+    python bench/run_numbers.py [N ...]       # default 10 100 1000 (batch items)
+
+Per-task overhead = (wall time - the same pipeline's time at N=1) / extra tasks, with the
+given workers; the algorithms themselves take microseconds, so this is the runner's cost
+(scheduling, artifacts, process start). Bytes read are compared with the data the
+pipeline produces (every result's JSON), the budget being 2x. Printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hkube2argo.runner.run import Runner, StorageSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+PIPELINE = ROOT / "examples" / "numbers" / "numbers.yaml"
+ALGORITHMS = ROOT / "examples" / "numbers" / "algorithms"
+
+
+def data_bytes(n: int, mul: int = 2) -> int:
+    """JSON size of everything the pipeline produces: Range's list, each Multiply result,
+    Reduce's sum."""
+    items = list(range(n))
+    sizes = len(json.dumps(items)) + sum(len(json.dumps(i * mul)) for i in items)
+    return sizes + len(json.dumps(sum(items) * mul))
+
+
+def run(n: int, warm: bool, workers: int) -> tuple[float, dict]:
+    with tempfile.TemporaryDirectory() as state:
+        runner = Runner(Path(state), workers=workers, warm=warm)
+        start = time.perf_counter()
+        result = runner.start(PIPELINE, [ALGORITHMS], StorageSpec(), overrides={"data": n})
+        wall = time.perf_counter() - start
+        assert result.status == "completed", result.error
+        assert result.document["data"][0]["result"] == sum(range(n)) * 2
+        return wall, result.stats
+
+
+def main(sizes: list[int]) -> None:
+    workers = os.cpu_count() or 2
+    print(f"numbers pipeline, {workers} workers; tasks = N + 5 (prepare, Range, N items, "
+          "collect, Reduce, results)")
+    print(f"{'mode':>5} {'N':>6} {'wall s':>8} {'ms/task':>8} {'read KiB':>9} "
+          f"{'data KiB':>9} {'read/data':>9}")
+    for warm in (True, False):
+        base, _ = run(1, warm, workers)
+        for n in sizes:
+            wall, stats = run(n, warm, workers)
+            per_task = (wall - base) / max(1, n - 1) * 1000
+            data = data_bytes(n)
+            print(f"{'warm' if warm else 'cold':>5} {n:>6} {wall:>8.2f} {per_task:>8.1f} "
+                  f"{stats['bytes_in'] / 1024:>9.1f} {data / 1024:>9.1f} "
+                  f"{stats['bytes_in'] / data:>9.2f}")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [10, 100, 1000])
