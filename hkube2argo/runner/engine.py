@@ -207,8 +207,8 @@ class Engine:
         self.stop = threading.Event()
         self.warm = WarmPool() if warm else None
         self.containers: dict[str, Outcome] = {}
-        self.stats = {"containers": 0, "attempts": 0, "bytes_in": 0, "bytes_out": 0,
-                      "reused": 0}
+        self.stats: dict[str, Any] = {"containers": 0, "attempts": 0, "bytes_in": 0,
+                                      "bytes_out": 0, "reused": 0, "read_by_artifact": {}}
         self._lock = threading.Lock()
 
     def invoke(self, name: str, params: dict[str, str], artifacts: dict[str, dict[str, Any]],
@@ -253,6 +253,9 @@ class Engine:
                 self.stats["attempts"] += 1
                 self.stats["bytes_in"] += attempt.bytes_in
                 self.stats["bytes_out"] += attempt.bytes_out
+                by = self.stats["read_by_artifact"]
+                for name, size in attempt.read_by_artifact.items():
+                    by[name] = by.get(name, 0) + size
             if attempt.exit_code == 0:
                 outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
                 self.journal.record(path, attempt.outputs)

@@ -35,6 +35,7 @@ class Attempt:
     seconds: float = 0.0
     bytes_in: int = 0
     bytes_out: int = 0
+    read_by_artifact: dict[str, int] = field(default_factory=dict)
 
 
 def sandbox(folder: Path, path: str) -> Path:
@@ -84,11 +85,12 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
     """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    bytes_in = 0
+    read: dict[str, int] = {}
     for artifact in template.get("inputs", {}).get("artifacts", []):
         given = {**artifact, **artifacts.get(artifact["name"], {})}
         try:
-            bytes_in += driver.load_input(given, sandbox(folder, artifact["path"]), store)
+            read[artifact["name"]] = driver.load_input(given, sandbox(folder, artifact["path"]),
+                                                       store)
         except driver.ArtifactMissing as exc:
             return Attempt(exit_code=-1, message=str(exc))
     container = template["container"]
@@ -99,7 +101,8 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
         env[var["name"]] = _env_value(folder, var["value"])
     log = folder / "log.txt"
     exit_code, message = _spawn(_command(container), folder, env, log, timeout, pool)
-    attempt = Attempt(exit_code=exit_code, message=message, log=log, bytes_in=bytes_in)
+    attempt = Attempt(exit_code=exit_code, message=message, log=log,
+                      bytes_in=sum(read.values()), read_by_artifact=read)
     outputs = template.get("outputs", {})
     for artifact in outputs.get("artifacts", []):
         try:
