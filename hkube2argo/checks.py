@@ -137,7 +137,9 @@ def check_kinds(nodes: Sequence[NodeView]) -> Iterable[Finding]:
 
 
 def check_references(nodes: Sequence[NodeView], flow_input: Any,
-                     check_flow_input: bool) -> Iterable[Finding]:
+                     check_flow_input: bool, triggered: bool = False) -> Iterable[Finding]:
+    """``triggered``: the pipeline has ``triggers.pipelines``, so its runs get
+    ``flowInput.parent`` (the parent's results) at run time; paths under it are unknown here."""
     by_name = {n.name: n for n in nodes if n.name is not None}
     for node in nodes:
         for at, message in node.parsed.errors:
@@ -163,7 +165,9 @@ def check_references(nodes: Sequence[NodeView], flow_input: Any,
                 yield Finding(loc, "'#@flowInput' fans out over the whole flowInput, which is an "
                                    "object: the batch is always empty and the node always "
                                    "skipped", "warning")
-            if ref.kind in ("flowInput", "flowInputBatch") and check_flow_input:
+            from_parent = triggered and ref.path[:1] == ("parent",)
+            if ref.kind in ("flowInput", "flowInputBatch") and check_flow_input \
+                    and not from_parent:
                 if not isinstance(flow_input, dict):
                     yield Finding(loc, f"'{ref.text}' needs a flowInput, and the pipeline has "
                                        "none (give flowInput, or skip this check for a stored "
@@ -233,13 +237,14 @@ def check_debug_override(names: Iterable[str | None], override: Any) -> Iterable
 
 def run_all(nodes: Sequence[NodeView], edges: Sequence[EdgeView], *, flow_input: Any,
             check_flow_input: bool, algorithms: Mapping[str, Any] | None,
-            debug_override: Any) -> tuple[list[Finding], list[Dependency]]:
+            debug_override: Any,
+            triggered: bool = False) -> tuple[list[Finding], list[Dependency]]:
     """Every graph check; returns the findings and the dependencies they were made on."""
     deps = dependencies(nodes, edges)
     findings = [
         *check_names(nodes),
         *check_kinds(nodes),
-        *check_references(nodes, flow_input, check_flow_input),
+        *check_references(nodes, flow_input, check_flow_input, triggered),
         *check_edges(nodes, edges),
         *check_graph(nodes, deps),
         *check_algorithms(nodes, algorithms),

@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, ValidationFailed
 from .loading import load_file
 from .plan import Plan
 from .runner.progress import Progress
-from .runner.run import RunError, Runner, RunResult, StorageSpec
+from .runner.run import RunError, Runner, RunResult, StorageSpec, triggered_by
 from .validate import Catalog, load_algorithms, validate_file
 
 
@@ -193,6 +193,15 @@ def _print_result(result: RunResult, fmt: str) -> None:
               default=Path(".hkube2argo"), show_default=True, help="Where jobs are kept.")
 @click.option("--resume", "resume_job", metavar="JOBID",
               help="Continue a job that was interrupted; finished tasks are not run again.")
+@click.option("--from-job", metavar="JOBID",
+              help="With --nodes: rerun those nodes (and what depends on them), reusing that "
+                   "job's results for the others.")
+@click.option("--nodes", help="Comma-separated node names for --from-job.")
+@click.option("--debug-node", metavar="NAME",
+              help="Run this node's algorithm inside this process, so breakpoints work.")
+@click.option("--pipelines", "pipelines_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of stored pipelines: when a run completes, the pipelines whose "
+                   "triggers.pipelines name it run next, with flowInput.parent.")
 @click.option("--cold", is_flag=True,
               help="Start a new Python process per task instead of forking warm workers.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="json",
@@ -200,7 +209,9 @@ def _print_result(result: RunResult, fmt: str) -> None:
 def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
                 flow_input: Path | None, params: tuple[str, ...], workers: int | None,
                 storage: str | None, endpoint: str | None, secure: bool, state_dir: Path,
-                resume_job: str | None, cold: bool, fmt: str) -> None:
+                resume_job: str | None, from_job: str | None, nodes: str | None,
+                debug_node: str | None, pipelines_dir: Path | None, cold: bool,
+                fmt: str) -> None:
     """Run PIPELINE here, with no cluster: compile it, then execute the compiled Workflow
     with the same runtime wrapper as on Argo. Prints HKube's result document."""
     overrides: dict[str, object] = {}
@@ -216,16 +227,25 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
         if not isinstance(given, dict):
             raise click.BadParameter("must hold an object (or {flowInput: {...}})",
                                      param_hint="--flow-input")
+    if bool(from_job) != bool(nodes):
+        raise click.UsageError("--from-job and --nodes go together")
     progress = Progress()
-    runner = Runner(state_dir, workers, on_event=progress, warm=not cold)
+    runner = Runner(state_dir, workers, on_event=progress, warm=not cold, debug_node=debug_node)
+    storage_spec = _storage(storage, endpoint, secure)
+    results: list[RunResult] = []
     try:
         if resume_job:
             result = runner.resume(resume_job)
         else:
             if pipeline is None or not algorithm_paths:
                 raise click.UsageError("give PIPELINE and -a ALGORITHMS (or --resume JOBID)")
-            result = runner.start(pipeline, list(algorithm_paths),
-                                  _storage(storage, endpoint, secure), given, overrides)
+            rerun = [n.strip() for n in (nodes or "").split(",") if n.strip()]
+            result = runner.start(pipeline, list(algorithm_paths), storage_spec, given,
+                                  overrides, from_job=from_job, rerun=rerun)
+        results.append(result)
+        if pipelines_dir is not None:
+            results += _run_triggered(runner, result, pipelines_dir, list(algorithm_paths),
+                                      storage_spec)
     except ValidationFailed as exc:
         _print_diagnostics(exc.diagnostics)
         click.echo(f"{len(exc.errors)} error(s)", err=True)
@@ -235,13 +255,40 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
         sys.exit(2)
     finally:
         progress.close()
-    _print_result(result, fmt)
-    if result.status != "completed":
-        click.echo(f"job {result.job_id} failed at node {result.node}: {result.error}", err=True)
-        if result.log_tail:
-            click.echo("--- log tail ---\n" + result.log_tail, err=True)
+    failed = False
+    for result in results:
+        _print_result(result, fmt)
+        if result.status != "completed":
+            failed = True
+            click.echo(f"job {result.job_id} failed at node {result.node}: {result.error}",
+                       err=True)
+            if result.log_tail:
+                click.echo("--- log tail ---\n" + result.log_tail, err=True)
+        else:
+            click.echo(f"job {result.job_id} completed ({result.folder})", err=True)
+    if failed:
         sys.exit(1)
-    click.echo(f"job {result.job_id} completed ({result.folder})", err=True)
+
+
+MAX_TRIGGERED = 100  # a trigger cycle (A starts B starts A) would never end, as in HKube
+
+
+def _run_triggered(runner: Runner, first: RunResult, folder: Path,
+                   algorithms: list[Path], storage: StorageSpec) -> list[RunResult]:
+    """Each completed run starts the stored pipelines it triggers, breadth first."""
+    done: list[RunResult] = []
+    queue = [first]
+    while queue:
+        parent = queue.pop(0)
+        for path in triggered_by(parent, folder):
+            if len(done) >= MAX_TRIGGERED:
+                click.echo(f"stopping after {MAX_TRIGGERED} triggered runs (a trigger cycle?)",
+                           err=True)
+                return done
+            child = runner.start(path, algorithms, storage, parent=parent)
+            done.append(child)
+            queue.append(child)
+    return done
 
 
 @main.command(name="lint")

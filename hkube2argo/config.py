@@ -40,6 +40,7 @@ class ClusterConfig:
     image_pull_policy: str = "IfNotPresent"
     limit_factor: float = 2.0  # limits = factor x requests, as HKube (0: no limits)
     priority_class_prefix: str = "hkube2argo-priority-"  # + 1..5; "" to not set one
+    timezone: str = "UTC"  # IANA name the CronWorkflows' schedules are read in (not a chart value)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> ClusterConfig:

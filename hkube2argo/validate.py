@@ -208,8 +208,12 @@ def _cron_errors(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
 
 
 def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
-                        check_flow_input: bool = True) -> Validated:
-    """One pipeline descriptor through models, graph checks and, if clean, the planner."""
+                        check_flow_input: bool = True, triggered_runs: bool = False) -> Validated:
+    """One pipeline descriptor through models, graph checks and, if clean, the planner.
+
+    ``triggered_runs``: check the pipeline for the runs its ``triggers.pipelines`` start
+    (compile does): those get ``flowInput.parent`` at run time, so ``@flowInput.parent...``
+    paths are not looked up in the stored flowInput."""
     src = desc.source
     data = desc.data
     if not isinstance(data, dict):
@@ -229,10 +233,12 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     views = _node_views(data.get("nodes"))
     edges = _edge_views(data.get("edges"))
     options = data.get("options") if isinstance(data.get("options"), dict) else {}
+    triggers = data.get("triggers") if isinstance(data.get("triggers"), dict) else {}
     findings, deps = checks.run_all(
         views, edges, flow_input=data.get("flowInput"), check_flow_input=check_flow_input,
         algorithms=algorithms.specs if algorithms is not None else None,
-        debug_override=options.get("debugOverride"))
+        debug_override=options.get("debugOverride"),
+        triggered=triggered_runs and bool(triggers.get("pipelines")))
     diags.extend(src.diag(f.message, f.loc, f.severity) for f in findings)
     diags.sort(key=lambda d: (d.severity != "error", d.line or 0))
     if pipeline is None or any(d.severity == "error" for d in diags):
@@ -243,19 +249,21 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
 
 
 def validate_file(path: str | Path, algorithms: Catalog | None = None, *,
-                  check_flow_input: bool = True) -> list[Validated]:
+                  check_flow_input: bool = True, triggered_runs: bool = False) -> list[Validated]:
     """Every pipeline in a file; a file that cannot be read raises ValidationFailed."""
-    return [validate_descriptor(d, algorithms, check_flow_input=check_flow_input)
+    return [validate_descriptor(d, algorithms, check_flow_input=check_flow_input,
+                                triggered_runs=triggered_runs)
             for d in load_file(path)]
 
 
 def plan_pipeline(path: str | Path, algorithm_paths: Sequence[str | Path] = (), *,
-                  check_flow_input: bool = True) -> Plan:
+                  check_flow_input: bool = True, triggered_runs: bool = False) -> Plan:
     """The one plan in ``path``, or ValidationFailed with every error (library entry point)."""
     catalog = load_algorithms(algorithm_paths) if algorithm_paths else None
     if catalog is not None and catalog.errors:
         raise ValidationFailed(catalog.diagnostics)
-    results = validate_file(path, catalog, check_flow_input=check_flow_input)
+    results = validate_file(path, catalog, check_flow_input=check_flow_input,
+                            triggered_runs=triggered_runs)
     problems = [d for r in results for d in r.diagnostics]
     if any(r.plan is None for r in results):
         raise ValidationFailed(problems)

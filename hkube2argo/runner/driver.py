@@ -77,8 +77,8 @@ def load_input(artifact: dict[str, Any], dest: Path, store: Store) -> int:
                           f"prefix {key!r}")
 
 
-def save_output(artifact: dict[str, Any], source: Path, store: Store) -> int:
-    """Upload one output artifact; returns the bytes written."""
+def save_output(artifact: dict[str, Any], source: Path, store: Store) -> dict[str, int]:
+    """Upload one output artifact; returns the keys written with their sizes."""
     if "s3" not in artifact:
         raise Unsupported(f"output artifact {artifact.get('name')!r} without s3")
     if "none" not in (artifact.get("archive") or {}):
@@ -86,18 +86,19 @@ def save_output(artifact: dict[str, Any], source: Path, store: Store) -> int:
     key = artifact["s3"]["key"]
     if not source.exists():
         if artifact.get("optional"):
-            return 0
+            return {}
         raise ArtifactMissing(f"output artifact {artifact.get('name')!r}: {source} missing")
     if source.is_file():
         data = source.read_bytes()
         store.put(key, data)
-        return len(data)
-    total = 0
+        return {key: len(data)}
+    written = {}
     base = key if key.endswith("/") else key + "/"
     for root, _, files in os.walk(source):
         for name in sorted(files):
             path = Path(root) / name
             data = path.read_bytes()
-            store.put(base + path.relative_to(source).as_posix(), data)
-            total += len(data)
-    return total
+            target = base + path.relative_to(source).as_posix()
+            store.put(target, data)
+            written[target] = len(data)
+    return written

@@ -192,7 +192,8 @@ class _DagRun:
 class Engine:
     def __init__(self, workflow: dict[str, Any], job_id: str, store: Store, folder: Path,
                  workers: int, journal: Journal,
-                 on_event: Callable[[Event], None] | None = None, warm: bool = True):
+                 on_event: Callable[[Event], None] | None = None, warm: bool = True,
+                 debug_task: str | None = None):
         self.spec = workflow["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.job_id = job_id
@@ -206,6 +207,7 @@ class Engine:
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
         self.warm = WarmPool() if warm else None
+        self.debug_task = debug_task
         self.containers: dict[str, Outcome] = {}
         self.stats: dict[str, Any] = {"containers": 0, "attempts": 0, "bytes_in": 0,
                                       "bytes_out": 0, "reused": 0, "read_by_artifact": {}}
@@ -247,8 +249,9 @@ class Engine:
             scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
             resolved = tags.substitute_all(template, scope)
             folder = self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
+            task = path.rsplit("/", 1)[-1].split("(", 1)[0]
             attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout,
-                                             self.warm)
+                                             self.warm, in_process=task == self.debug_task)
             with self._lock:
                 self.stats["attempts"] += 1
                 self.stats["bytes_in"] += attempt.bytes_in
@@ -258,7 +261,7 @@ class Engine:
                     by[name] = by.get(name, 0) + size
             if attempt.exit_code == 0:
                 outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
-                self.journal.record(path, attempt.outputs)
+                self.journal.record(path, attempt.outputs, attempt.written)
                 break
             if not tags.should_retry(strategy, attempt_no, attempt.exit_code):
                 outcome = Outcome("Failed", message=attempt.message, log=attempt.log)

@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ class Attempt:
     bytes_in: int = 0
     bytes_out: int = 0
     read_by_artifact: dict[str, int] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)  # object keys uploaded
 
 
 def sandbox(folder: Path, path: str) -> Path:
@@ -56,11 +59,43 @@ def _command(container: dict[str, Any]) -> list[str]:
     return command
 
 
+_IN_PROCESS = threading.Lock()
+
+
+def _in_process(command: list[str], env: dict[str, str], log: Path) -> int:
+    """``--debug-node``: the task's entry point inside the runner itself, so a debugger's
+    breakpoints in the algorithm are hit. One at a time (it borrows this process's
+    environment and working folder, and gives them back)."""
+    from ..runtime import __main__ as runtime_main
+
+    with _IN_PROCESS:
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        log.write_text("ran in the runner's own process (--debug-node): output went to the "
+                       "runner's console\n", encoding="utf-8")
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            code = runtime_main.main(command[3:])
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            os.chdir(saved_cwd)
+    return code
+
+
 def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
-           timeout: float | None, pool: WarmPool | None) -> tuple[int, str]:
+           timeout: float | None, pool: WarmPool | None,
+           in_process: bool = False) -> tuple[int, str]:
     """Run the task's command: forked from the warm pool when there is one, else as a new
     process. Returns the exit code and Argo's message for it."""
-    if pool is not None:
+    if in_process:
+        code = _in_process(command, env, log)
+    elif pool is not None:
         code = pool.run(command[3:], env, str(folder), str(log), timeout)
     else:
         with open(log, "wb") as out:
@@ -81,7 +116,7 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
 
 def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
                   folder: Path, store: Store, timeout: float | None,
-                  pool: WarmPool | None = None) -> Attempt:
+                  pool: WarmPool | None = None, in_process: bool = False) -> Attempt:
     """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -100,14 +135,16 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
             continue  # valueFrom (Secrets, fieldRef) exists only in a cluster
         env[var["name"]] = _env_value(folder, var["value"])
     log = folder / "log.txt"
-    exit_code, message = _spawn(_command(container), folder, env, log, timeout, pool)
+    exit_code, message = _spawn(_command(container), folder, env, log, timeout, pool,
+                                in_process)
     attempt = Attempt(exit_code=exit_code, message=message, log=log,
                       bytes_in=sum(read.values()), read_by_artifact=read)
     outputs = template.get("outputs", {})
     for artifact in outputs.get("artifacts", []):
         try:
-            attempt.bytes_out += driver.save_output(artifact, sandbox(folder, artifact["path"]),
-                                                    store)
+            written = driver.save_output(artifact, sandbox(folder, artifact["path"]), store)
+            attempt.bytes_out += sum(written.values())
+            attempt.written.extend(written)
         except driver.ArtifactMissing as exc:
             if exit_code == 0:
                 attempt.exit_code, attempt.message = -1, str(exc)

@@ -14,6 +14,7 @@ class Journal:
     def __init__(self, path: Path):
         self.path = path
         self.done: dict[str, dict[str, str]] = {}
+        self.keys: dict[str, list[str]] = {}  # what each finished container uploaded
         self._lock = threading.Lock()
         if path.is_file():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -22,14 +23,16 @@ class Journal:
                 except json.JSONDecodeError:
                     continue  # a line cut short by the kill
                 self.done[entry["node"]] = entry["outputs"]
+                self.keys[entry["node"]] = entry.get("keys", [])
 
     def finished(self, node: str) -> dict[str, str] | None:
         return self.done.get(node)
 
-    def record(self, node: str, outputs: dict[str, str]) -> None:
-        line = json.dumps({"node": node, "outputs": outputs}) + "\n"
+    def record(self, node: str, outputs: dict[str, str], keys: list[str]) -> None:
+        line = json.dumps({"node": node, "outputs": outputs, "keys": keys}) + "\n"
         with self._lock:
             self.done[node] = outputs
+            self.keys[node] = keys
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line)
                 handle.flush()

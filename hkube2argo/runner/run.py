@@ -25,6 +25,8 @@ from .. import codepack, serialize
 from ..compiler import Manifests, compile_manifests
 from ..config import DEFAULT, ClusterConfig
 from ..diagnostics import ValidationFailed
+from ..emit.artifacts import PARENT_PARAMETER
+from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
 from ..runtime import layout
@@ -95,9 +97,12 @@ def new_job_id(generate_name: str) -> str:
 
 
 def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
-                 flow_input: dict[str, Any] | None, overrides: dict[str, Any]) -> Plan:
+                 flow_input: dict[str, Any] | None, overrides: dict[str, Any],
+                 parent_data: list[Any] | None = None) -> Plan:
     """Validate with the flowInput the run will get (given flowInput replaces the stored
-    one, as HKube's exec stored does; ``-p key=value`` sets top-level keys)."""
+    one, as HKube's exec stored does; ``-p key=value`` sets top-level keys). A triggered run
+    is checked against its flowInput with ``parent`` merged in, as HKube checks it; the
+    merge itself happens in the run's prepare step, from the parent's stored results."""
     catalog = load_algorithms(list(algorithms))
     if catalog.errors:
         raise ValidationFailed(catalog.diagnostics)
@@ -110,7 +115,17 @@ def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
         base = flow_input if flow_input is not None else data.get("flowInput") or {}
         data["flowInput"] = {**base, **overrides}
         desc = type(desc)(data, desc.source)
-    result = validate_descriptor(desc, catalog)
+    if parent_data is not None and isinstance(desc.data, dict):
+        from ..runtime.tasks import merge
+
+        checked = dict(desc.data)
+        checked["flowInput"] = merge(checked.get("flowInput") or {}, {"parent": parent_data})
+        verdict = validate_descriptor(type(desc)(checked, desc.source), catalog)
+        if verdict.plan is None:
+            raise ValidationFailed(verdict.diagnostics)
+        result = validate_descriptor(desc, catalog, check_flow_input=False)
+    else:
+        result = validate_descriptor(desc, catalog)
     if result.plan is None:
         raise ValidationFailed(result.diagnostics)
     return result.plan
@@ -133,17 +148,24 @@ def _image_algorithms(plan: Plan) -> list[str]:
 class Runner:
     def __init__(self, state: Path = DEFAULT_STATE, workers: int | None = None,
                  config: ClusterConfig = DEFAULT,
-                 on_event: Callable[[Event], None] | None = None, warm: bool = True):
+                 on_event: Callable[[Event], None] | None = None, warm: bool = True,
+                 debug_node: str | None = None):
         self.state = state.resolve()  # task folders and H2A_ROOT must be absolute
         self.warm = warm
+        self.debug_node = debug_node
         self.workers = workers or os.cpu_count() or 2
         self.config = config
         self.on_event = on_event
 
     def start(self, pipeline: str | Path, algorithms: Sequence[str | Path],
               storage: StorageSpec, flow_input: dict[str, Any] | None = None,
-              overrides: dict[str, Any] | None = None) -> RunResult:
-        plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {})
+              overrides: dict[str, Any] | None = None, parent: RunResult | None = None,
+              from_job: str | None = None, rerun: Sequence[str] = ()) -> RunResult:
+        """A new job. ``parent``: the completed run that triggers this one (its result data
+        becomes ``flowInput.parent``). ``from_job`` + ``rerun``: run only those nodes (and
+        what depends on them), reusing the other nodes' stored results from that job."""
+        parent_data = parent.document.get("data", []) if parent is not None else None
+        plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {}, parent_data)
         images = _image_algorithms(plan)
         if images:
             raise RunError(f"image algorithms ({', '.join(images)}) run only on Argo: no "
@@ -153,6 +175,10 @@ class Runner:
         meta = workflow["metadata"]
         job_id = new_job_id(meta.pop("generateName"))
         meta["name"] = job_id
+        if parent is not None:
+            for param in workflow["spec"]["arguments"].get("parameters", []):
+                if param["name"] == PARENT_PARAMETER:
+                    param["value"] = parent.job_id
         folder = self.state / "jobs" / job_id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
@@ -162,7 +188,44 @@ class Runner:
             "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
         store = storage.open(self.state, self.config.bucket)
         upload_code(plan, self.config, store)
+        if from_job:
+            self._reuse(plan, from_job, rerun, job_id, folder, store)
         return self._execute(workflow, job_id, folder, store)
+
+    def _reuse(self, plan: Plan, old_job: str, rerun: Sequence[str], job_id: str,
+               folder: Path, store: Store) -> None:
+        """HKube's "debug a part of a pipeline based on previous results": the containers of
+        the nodes not rerun are copied from the old job (their stored objects under the new
+        job's prefix, their journal lines), so the engine does not run them again."""
+        old_folder = self.state / "jobs" / old_job
+        if not (old_folder / "journal.jsonl").is_file():
+            raise RunError(f"unknown job {old_job} (no journal in {old_folder})")
+        names = {n.name for n in plan.nodes}
+        unknown = sorted(set(rerun) - names)
+        if unknown:
+            raise RunError(f"--nodes: {', '.join(unknown)} not in pipeline {plan.name}")
+        again = set(rerun)
+        for node in plan.nodes:  # topological: children after parents
+            if any(p.node in again for p in node.parents):
+                again.add(node.name)
+        old = Journal(old_folder / "journal.jsonl")
+        nodes = json.loads((old_folder / "job.json").read_text(encoding="utf-8"))["nodes"]
+        old_prefix = layout.job_prefix(self.config.key_prefix, old_job)
+        new_prefix = layout.job_prefix(self.config.key_prefix, job_id)
+        journal = Journal(folder / "journal.jsonl")
+        for path, outputs in old.done.items():
+            task = path.rsplit("/", 1)[-1].split("(", 1)[0]
+            node = nodes.get(task)
+            if node is None or node in again:
+                continue  # prepare, results and rerun nodes run anew
+            keys = []
+            for key in old.keys.get(path, []):
+                data = store.get(key)
+                if data is not None and key.startswith(old_prefix):
+                    target = new_prefix + key[len(old_prefix):]
+                    store.put(target, data)
+                    keys.append(target)
+            journal.record(path, outputs, keys)
 
     def resume(self, job_id: str) -> RunResult:
         folder = self.state / "jobs" / job_id
@@ -180,8 +243,16 @@ class Runner:
         except Unsupported as exc:
             raise RunError(f"the manifest uses {exc}") from None
         job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+        debug_task = None
+        if self.debug_node is not None:
+            tasks = [t for t, n in job["nodes"].items() if n == self.debug_node
+                     and MARK not in t]
+            if not tasks:
+                raise RunError(f"--debug-node: no node {self.debug_node!r} in {job['pipeline']}")
+            debug_task = tasks[0]
         engine = Engine(workflow, job_id, store, folder, self.workers,
-                        Journal(folder / "journal.jsonl"), self.on_event, warm=self.warm)
+                        Journal(folder / "journal.jsonl"), self.on_event, warm=self.warm,
+                        debug_task=debug_task)
         arguments = {a["name"]: a for a in workflow["spec"].get("arguments", {})
                      .get("artifacts", [])}
         deadline = workflow["spec"].get("activeDeadlineSeconds")
@@ -236,3 +307,24 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
         elif lines and task.endswith("--collect"):
             error = lines[-1]
     return nodes.get(task, task), error, tail
+
+
+def triggered_by(result: RunResult, folder: Path) -> list[Path]:
+    """Stored pipelines in ``folder`` whose ``triggers.pipelines`` name the pipeline that
+    just completed (HKube: only completed runs trigger)."""
+    if result.status != "completed":
+        return []
+    from ..loading import expand_paths
+
+    out = []
+    for path in expand_paths([folder]):
+        try:
+            descriptors = load_file(path)
+        except ValidationFailed:
+            continue  # not ours to report here; running it directly will
+        for desc in descriptors:
+            data = desc.data if isinstance(desc.data, dict) else {}
+            triggers = data.get("triggers") if isinstance(data.get("triggers"), dict) else {}
+            if result.document.get("pipeline") in (triggers.get("pipelines") or []):
+                out.append(path)
+    return out

@@ -98,6 +98,10 @@ def _accepts_two(func: Any) -> bool:
 def _arm_ttl(ttl: int | None) -> None:
     if not ttl:
         return
+    if threading.current_thread() is not threading.main_thread():
+        print("hkube2argo: ttl not enforced in a debug run (not the main thread)",
+              file=sys.stderr)
+        return
 
     def expire(*_: Any) -> None:
         raise _TtlExpired
@@ -138,7 +142,7 @@ def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
             start = module.start
             result = start(args, HKubeApi()) if _accepts_two(start) else start(args)
         finally:
-            if ttl:
+            if ttl and threading.current_thread() is threading.main_thread():
                 signal.alarm(0)
         return Outcome(result=result)
     except _TtlExpired:
