@@ -136,10 +136,16 @@ def check_kinds(nodes: Sequence[NodeView]) -> Iterable[Finding]:
                       f"'{outputs[0].name}' is one already")
 
 
+_PARENT_HINT = ("; runs started by triggers.pipelines get flowInput.parent (compile accepts "
+                "this; validate needs --no-flow-input-check)")
+
+
 def check_references(nodes: Sequence[NodeView], flow_input: Any,
-                     check_flow_input: bool, triggered: bool = False) -> Iterable[Finding]:
-    """``triggered``: the pipeline has ``triggers.pipelines``, so its runs get
-    ``flowInput.parent`` (the parent's results) at run time; paths under it are unknown here."""
+                     check_flow_input: bool, triggered: bool = False,
+                     has_parents: bool = False) -> Iterable[Finding]:
+    """``triggered``: the pipeline has ``triggers.pipelines`` and is checked for the runs
+    they start, which get ``flowInput.parent`` (the parent's results) at run time: paths
+    under it are unknown here. ``has_parents`` alone: such paths are checked, with a hint."""
     by_name = {n.name: n for n in nodes if n.name is not None}
     for node in nodes:
         for at, message in node.parsed.errors:
@@ -171,10 +177,14 @@ def check_references(nodes: Sequence[NodeView], flow_input: Any,
                 if not isinstance(flow_input, dict):
                     yield Finding(loc, f"'{ref.text}' needs a flowInput, and the pipeline has "
                                        "none (give flowInput, or skip this check for a stored "
-                                       "pipeline that gets its flowInput at run time)")
+                                       "pipeline that gets its flowInput at run time)"
+                                       + (_PARENT_HINT if has_parents
+                                          and ref.path[:1] == ("parent",) else ""))
                 elif not _lookup(flow_input, ref.path):
                     yield Finding(loc, f"unable to find flowInput.{'.'.join(ref.path)}: the "
-                                       "pipeline's flowInput has no such path")
+                                       "pipeline's flowInput has no such path"
+                                       + (_PARENT_HINT if has_parents
+                                          and ref.path[:1] == ("parent",) else ""))
 
 
 def check_edges(nodes: Sequence[NodeView], edges: Sequence[EdgeView]) -> Iterable[Finding]:
@@ -237,14 +247,14 @@ def check_debug_override(names: Iterable[str | None], override: Any) -> Iterable
 
 def run_all(nodes: Sequence[NodeView], edges: Sequence[EdgeView], *, flow_input: Any,
             check_flow_input: bool, algorithms: Mapping[str, Any] | None,
-            debug_override: Any,
-            triggered: bool = False) -> tuple[list[Finding], list[Dependency]]:
+            debug_override: Any, triggered: bool = False,
+            has_parents: bool = False) -> tuple[list[Finding], list[Dependency]]:
     """Every graph check; returns the findings and the dependencies they were made on."""
     deps = dependencies(nodes, edges)
     findings = [
         *check_names(nodes),
         *check_kinds(nodes),
-        *check_references(nodes, flow_input, check_flow_input, triggered),
+        *check_references(nodes, flow_input, check_flow_input, triggered, has_parents),
         *check_edges(nodes, edges),
         *check_graph(nodes, deps),
         *check_algorithms(nodes, algorithms),

@@ -88,10 +88,24 @@ def validate(pipeline: Path, algorithm_paths: tuple[Path, ...], as_json: bool,
         click.echo(_summary(r.plan, catalog))
 
 
+def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        from .emit.cron import check_timezone
+        from .emit.templates import EmitError
+
+        try:
+            check_timezone(value)
+        except EmitError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
 def cluster_options(func):  # type: ignore[no-untyped-def]
     """What differs between clusters; defaults are the Helm chart's (hkube2argo.config)."""
     options = [
-        click.option("--namespace", help="metadata.namespace of the manifests."),
+        click.option("--namespace", help="metadata.namespace of the manifests (needed with "
+                                         "triggers.pipelines: the namespace their "
+                                         "EventSource watches)."),
         click.option("--service-account", "workflow_service_account",
                      help=f"Pods' service account [{DEFAULT.workflow_service_account}]."),
         click.option("--artifact-repository", "artifact_repository",
@@ -106,6 +120,9 @@ def cluster_options(func):  # type: ignore[no-untyped-def]
                                                                "Never"])),
         click.option("--limit-factor", type=float,
                      help="Limits = factor x requests; 0 sets no limits [2]."),
+        click.option("--timezone", callback=_timezone,
+                     help="IANA time zone of triggers.cron schedules (CronWorkflow "
+                          f"spec.timezone) [{DEFAULT.timezone}]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -126,12 +143,14 @@ def cluster_config(artifact_repository: str | None = None, **values: object) -> 
 @click.option("-a", "--algorithms", "algorithm_paths", multiple=True, required=True,
               type=click.Path(path_type=Path), help="Algorithm file or folder (repeatable).")
 @click.option("-o", "--out", default="-", show_default=True,
-              help="Folder for <name>.workflowtemplate.yaml and <name>.workflow.yaml, or - "
+              help="Folder for <name>.workflowtemplate.yaml and <name>.workflow.yaml (and, "
+                   "with triggers, <name>.cronworkflow.yaml and <name>.triggers.yaml), or - "
                    "for one multi-document stream on stdout.")
 @cluster_options
 def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
                     **options: object) -> None:
-    """Compile PIPELINE into an Argo WorkflowTemplate and Workflow."""
+    """Compile PIPELINE into an Argo WorkflowTemplate and Workflow; triggers.cron adds a
+    CronWorkflow, triggers.pipelines an Argo Events EventSource and Sensor (--namespace)."""
     config = cluster_config(**options)  # type: ignore[arg-type]
     try:
         output = compile_file(pipeline, list(algorithm_paths), config)

@@ -12,6 +12,7 @@ from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .emit import Manifests, compile_plan
 from .emit.dag import DagTooLarge
+from .emit.events import parents, submitted_workflows
 from .emit.templates import EmitError
 from .jobgraph import CompileError
 from .plan import Plan
@@ -44,7 +45,10 @@ def compile_manifests(plan: Plan, config: ClusterConfig = DEFAULT) -> Manifests:
         manifests = compile_plan(plan, config, code_keys(plan, config))
     except (CompileError, EmitError, DagTooLarge) as exc:
         raise ValidationFailed([Diagnostic(str(exc), (), plan.source)]) from None
-    problems = lint.lint(manifests.documents())
+    # The Workflows the Sensors submit are plain objects to Argo Events' schema: check them
+    # against Argo Workflows' own.
+    problems = lint.lint([*manifests.documents(),
+                          *submitted_workflows(list(manifests.trigger_objects))])
     if problems:
         raise ManifestInvalid("\n".join(str(p) for p in problems))
     return manifests
@@ -56,9 +60,14 @@ class Output:
     manifests: Manifests
 
     def files(self) -> dict[str, str]:
-        return {f"{self.name}.workflowtemplate.yaml": serialize.dump(
-                    self.manifests.workflow_template),
-                f"{self.name}.workflow.yaml": serialize.dump(self.manifests.workflow)}
+        out = {f"{self.name}.workflowtemplate.yaml": serialize.dump(
+                   self.manifests.workflow_template),
+               f"{self.name}.workflow.yaml": serialize.dump(self.manifests.workflow)}
+        if self.manifests.cron_workflow:
+            out[f"{self.name}.cronworkflow.yaml"] = serialize.dump(self.manifests.cron_workflow)
+        if self.manifests.trigger_objects:
+            out[f"{self.name}.triggers.yaml"] = serialize.dump_all(self.manifests.trigger_objects)
+        return out
 
     def text(self) -> str:
         return serialize.dump_all(self.manifests.documents())
@@ -66,6 +75,11 @@ class Output:
 
 def compile_file(pipeline: str | Path, algorithms: Sequence[str | Path],
                  config: ClusterConfig = DEFAULT) -> Output:
-    plan = plan_pipeline(pipeline, algorithms)
+    plan = plan_pipeline(pipeline, algorithms, triggered_runs=True)
+    if parents(plan) and not config.namespace:
+        raise ValidationFailed([Diagnostic(
+            "the EventSource that watches the parent pipelines' runs must name its "
+            "namespace: compile with --namespace", ("triggers", "pipelines"),
+            plan.source)])
     manifests = compile_manifests(plan, config)
     return Output(manifests.workflow_template["metadata"]["name"], manifests)

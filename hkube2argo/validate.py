@@ -238,7 +238,8 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
         views, edges, flow_input=data.get("flowInput"), check_flow_input=check_flow_input,
         algorithms=algorithms.specs if algorithms is not None else None,
         debug_override=options.get("debugOverride"),
-        triggered=triggered_runs and bool(triggers.get("pipelines")))
+        triggered=triggered_runs and bool(triggers.get("pipelines")),
+        has_parents=bool(triggers.get("pipelines")))
     diags.extend(src.diag(f.message, f.loc, f.severity) for f in findings)
     diags.sort(key=lambda d: (d.severity != "error", d.line or 0))
     if pipeline is None or any(d.severity == "error" for d in diags):

@@ -14,7 +14,7 @@ EXAMPLES = examples()
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.name for e in EXAMPLES])
 def test_plan_matches_golden(example: Example, in_repo_root) -> None:
-    golden = example.golden / "plan.json"
+    golden = example.golden_plan
     assert golden.is_file(), "no golden plan: run 'python -m tests.golden' on purpose"
     assert render_plan(example) == golden.read_text(encoding="utf-8"), \
         "plan changed: if intended, regenerate with 'python -m tests.golden' and review the diff"

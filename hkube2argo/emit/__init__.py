@@ -2,7 +2,9 @@
 
 One module per construct: ``artifacts`` (where a task's files come from and go),
 ``templates`` (containers: algorithms and our own steps), ``dag`` (tasks, loops, wait-any
-groups), ``workflow`` (the WorkflowTemplate and Workflow around them).
+groups), ``workflow`` (the WorkflowTemplate and Workflow around them), ``cron``
+(``triggers.cron``: a CronWorkflow), ``events`` (``triggers.pipelines``: an Argo Events
+EventSource and Sensor).
 """
 
 from .workflow import Manifests, compile_plan
