@@ -17,6 +17,7 @@ from collections.abc import Iterable
 EXPR_WORDS = frozenset({
     "in", "not", "and", "or", "matches", "contains", "startswith", "endswith", "split",
     "map", "filter", "all", "none", "any", "one", "len", "true", "false", "nil", "let",
+    "startsWith", "endsWith",
 })
 TASK_MAX = 40  # task names also end up inside pod names; keep them short
 RESERVED_MARK = "--"  # sanitising never leaves a double dash, so suffixes using it are ours
@@ -35,7 +36,7 @@ def task_name(name: str, limit: int = TASK_MAX) -> str:
     """A DAG task / storage key for a node: ``^[a-zA-Z][-a-zA-Z0-9]*$``, no ``--``."""
     clean = _squash(name, "a-zA-Z0-9")
     changed = clean != name
-    if not clean or not clean[0].isalpha() or clean.lower() in EXPR_WORDS:
+    if not clean or not clean[0].isalpha() or clean in EXPR_WORDS:  # expr is case-sensitive
         clean = f"n-{clean}".rstrip("-")
         changed = True
     if changed or len(clean) > limit:

@@ -21,6 +21,7 @@ IMAGE_CODE_DIR = "/hkube/algorithm-runner/algorithm_unique_folder"  # HKube buil
 RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an init container
 STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
+WEBHOOKS = "webhooks"
 
 
 class EmitError(ValueError):
@@ -168,6 +169,8 @@ class TemplateSet:
                         self.by_variant[variant], node, sorted(self.outputs[variant])))
         kinds = {t.kind for t in self.graph.tasks}
         steps = [self.prepare_template(), self.results_template()]
+        if self.plan.webhooks:
+            steps.append(self.webhook_template())
         if "zip" in kinds:
             steps.append(self.step("zip", _command("zip"), outputs=["count"]))
         if "collect" in kinds:
@@ -278,6 +281,33 @@ class TemplateSet:
         prepare = self.graph.task("prepare")
         return self.step("prepare", _command("prepare"), outputs=prepare.outputs, spec=False,
                          extra_inputs=raw)
+
+    def webhook_template(self) -> m.Template:
+        """HKube's progress/result webhooks, run by the workflow's lifecycle hooks. The URLs
+        are user text, so they travel encoded in a raw artifact, like the flowInput."""
+        from ..runtime.values import encode_raw
+
+        hooks = thaw(self.plan.webhooks)
+        config = {"pipeline": self.plan.name, "verbosity": self.plan.options.verbosity,
+                  "progress": hooks.get("progress"), "result": hooks.get("result"),
+                  "nodes": {t.key: t.node for t in self.graph.tasks if t.node}}
+        key = f"{artifacts.job_prefix(self.config.key_prefix)}/results.json"
+        return m.Template(
+            name=WEBHOOKS,
+            inputs=m.Inputs(
+                parameters=[m.Parameter(name="status"), m.Parameter(name="failures", default="")],
+                artifacts=[
+                    m.Artifact(name="webhooks", path=f"{artifacts.ROOT}/raw/webhooks",
+                               raw=m.RawArtifact(data=encode_raw(config))),
+                    m.Artifact(name="results", path=f"{artifacts.ROOT}/raw/results.json",
+                               optional=True, s3=m.S3Artifact(key=key))]),
+            container=m.Container(
+                image=self.config.python_image, image_pull_policy=self.config.image_pull_policy,
+                command=_command("webhook", "--status", "{{inputs.parameters.status}}"),
+                env=[*runtime_env(self.config),
+                     m.EnvVar(name="H2A_FAILURES", value="{{inputs.parameters.failures}}")],
+                resources=m.ResourceRequirements(
+                    requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})))
 
     def results_template(self) -> m.Template:
         template = self.step("results", _command("results"), outputs=[])

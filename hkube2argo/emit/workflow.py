@@ -19,7 +19,7 @@ from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
-from .templates import TemplateSet
+from .templates import WEBHOOKS, TemplateSet
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -29,9 +29,12 @@ class Manifests:
     workflow_template: dict[str, Any]
     workflow: dict[str, Any]
     graph: jobgraph.JobGraph
+    cron_workflow: dict[str, Any] | None = None  # triggers.cron (emit/cron.py)
+    trigger_objects: tuple[dict[str, Any], ...] = ()  # triggers.pipelines (emit/events.py)
 
     def documents(self) -> list[dict[str, Any]]:
-        return [self.workflow_template, self.workflow]
+        cron = [self.cron_workflow] if self.cron_workflow else []
+        return [self.workflow_template, self.workflow, *cron, *self.trigger_objects]
 
 
 def flow_input_argument(flow_input: Any) -> m.Artifact:
@@ -63,6 +66,27 @@ def annotations(plan: Plan) -> dict[str, str]:
         out["workflows.argoproj.io/description"] = _inert(plan.description)
     if plan.tags:
         out[f"{LABEL_DOMAIN}/tags"] = _inert(json.dumps(list(plan.tags), ensure_ascii=False))
+    return out
+
+
+RUNNING = 'workflow.status == "Running"'
+INFO = 3  # HKube's logger level of status changes; "failed" events are level 1 (error)
+LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
+
+
+def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
+    """Webhooks as lifecycle hooks: the exit handler always (result webhook, final status),
+    a "running" hook when the progress webhook wants info-level events."""
+    given = thaw(plan.webhooks)
+    if not given:
+        return None
+    out = {"exit": m.LifecycleHook(template=WEBHOOKS, arguments=m.Arguments(parameters=[
+        m.Parameter(name="status", value="{{workflow.status}}"),
+        m.Parameter(name="failures", value="{{workflow.failures}}")]))}
+    if given.get("progress") and LEVELS[plan.options.verbosity] >= INFO:
+        out["running"] = m.LifecycleHook(template=WEBHOOKS, expression=RUNNING,
+                                         arguments=m.Arguments(parameters=[
+                                             m.Parameter(name="status", value="Running")]))
     return out
 
 
@@ -99,6 +123,7 @@ def spec(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
                                  if config.priority_class_prefix else None),
         pod_metadata=m.Metadata(labels={PIPELINE_LABEL: naming.label_value(plan.name)}),
         synchronization=sync,
+        hooks=hooks(plan),
         templates=[*dag_templates, *step_templates],
     )
 
@@ -123,4 +148,11 @@ def compile_plan(plan: Plan, config: ClusterConfig, code_keys: dict[str, str]) -
                 "metadata": {"generateName": f"{name[:50].rstrip('-')}-", **meta,
                              "labels": run_labels},
                 "spec": body}
-    return Manifests(workflow_template, workflow, graph)
+    from .cron import cron_workflow  # these two build on labels() and annotations() above
+    from .events import trigger_objects
+
+    # Without a namespace the EventSource cannot name the one it watches: compile_file
+    # refuses such a pipeline; other callers (the local runner) get no trigger objects.
+    triggers = trigger_objects(plan, name, config) if config.namespace else []
+    return Manifests(workflow_template, workflow, graph,
+                     cron_workflow(plan, name, config, config.timezone), tuple(triggers))

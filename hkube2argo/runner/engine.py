@@ -9,6 +9,7 @@ without running it again.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import re
 import threading
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import tags
-from .executor import Attempt, run_container
+from .executor import Attempt, kill_running, run_container
 from .journal import Journal
 from .store import Store
 from .zygote import WarmPool
@@ -206,6 +207,7 @@ class Engine:
         self.journal = journal
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
+        self.stop_reason = "workflow stopped"
         self.warm = WarmPool() if warm else None
         self.debug_task = debug_task
         self.containers: dict[str, Outcome] = {}
@@ -243,7 +245,7 @@ class Engine:
         self.on_event(Event(path, "started"))
         while True:
             if self.stop.is_set():
-                outcome = Outcome("Failed", message="workflow stopped")
+                outcome = Outcome("Failed", message=self.stop_reason)
                 break
             scope = {**self.globals, "retries": str(attempt_no)}
             scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
@@ -263,6 +265,9 @@ class Engine:
                 outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
                 self.journal.record(path, attempt.outputs, attempt.written)
                 break
+            if self.stop.is_set():  # killed because the workflow's deadline passed
+                outcome = Outcome("Failed", message=self.stop_reason, log=attempt.log)
+                break
             if not tags.should_retry(strategy, attempt_no, attempt.exit_code):
                 outcome = Outcome("Failed", message=attempt.message, log=attempt.log)
                 break
@@ -273,27 +278,59 @@ class Engine:
         self.on_event(Event(path, "ended", outcome.phase, outcome.message))
         return outcome
 
+    def _hook(self, name: str, extra: dict[str, str]) -> _Call | None:
+        """A workflow lifecycle hook (only the forms the emitters write)."""
+        hook = (self.spec.get("hooks") or {}).get(name)
+        if hook is None:
+            return None
+        scope = {**self.globals, **extra}
+        params = {p["name"]: tags.substitute(str(p.get("value", "")), scope)
+                  for p in (hook.get("arguments") or {}).get("parameters") or []}
+        return self.invoke(hook["template"], params, {}, f"hooks/{name}")
+
+    def _failures(self) -> str:
+        """Argo's ``workflow.failures``: the failed nodes with their messages."""
+        return json.dumps([{"displayName": path.rsplit("/", 1)[-1], "message": o.message,
+                            "phase": o.phase} for path, o in sorted(self.containers.items())
+                           if o.phase != "Succeeded" and not path.startswith("hooks/")])
+
     def run(self, arguments: dict[str, dict[str, Any]], timeout: float | None) -> Outcome:
         entry = self.templates[self.spec["entrypoint"]]
         root = _DagRun(self, entry, {}, arguments, entry["name"])
         started = time.monotonic()
+        running = self._hook("running", {})
         try:
-            while True:
-                root.advance()
-                if root.outcome is not None:
-                    return root.outcome
-                if timeout is not None and time.monotonic() - started > timeout:
-                    self.stop.set()
-                    return Outcome("Failed", message="Step exceeded its deadline "
-                                                     "(activeDeadlineSeconds)")
-                pending = [f for f in _futures(root) if not f.done()]
-                if pending:
-                    cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            outcome = self._drive(root, started, timeout)
+            status = "Succeeded" if outcome.phase == "Succeeded" else "Failed"
+            self.stop.clear()  # the exit handler runs even after a deadline
+            final = self._hook("exit", {"workflow.status": status,
+                                        "workflow.failures": self._failures()})
+            for call in (running, final):
+                if call is not None and call.future is not None:
+                    call.future.result()
+            return outcome
         finally:
             self.stop.set()
             self.pool.shutdown(wait=True)
             if self.warm is not None:
                 self.warm.close()
+
+    def _drive(self, root: _DagRun, started: float, timeout: float | None) -> Outcome:
+        while True:
+            root.advance()
+            if root.outcome is not None:
+                return root.outcome
+            if timeout is not None and time.monotonic() - started > timeout:
+                # HKube's gc-service reason; Argo says "Step exceeded its deadline"
+                self.stop_reason = f"pipeline expired (ttl {timeout:g} s)"
+                self.stop.set()
+                for future in _futures(root):
+                    future.cancel()
+                kill_running()
+                return Outcome("Failed", message=self.stop_reason)
+            pending = [f for f in _futures(root) if not f.done()]
+            if pending:
+                cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
 
 
 def _futures(dag: _DagRun) -> list[cf.Future]:

@@ -9,6 +9,7 @@ parameters read from their files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -60,6 +61,14 @@ def _command(container: dict[str, Any]) -> list[str]:
 
 
 _IN_PROCESS = threading.Lock()
+RUNNING: set[int] = set()  # process groups of running tasks (each task leads its own)
+
+
+def kill_running() -> None:
+    """Stop every running task now (the workflow's deadline passed)."""
+    for pgid in list(RUNNING):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def _in_process(command: list[str], env: dict[str, str], log: Path) -> int:
@@ -96,12 +105,13 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
     if in_process:
         code = _in_process(command, env, log)
     elif pool is not None:
-        code = pool.run(command[3:], env, str(folder), str(log), timeout)
+        code = pool.run(command[3:], env, str(folder), str(log), timeout, RUNNING)
     else:
         with open(log, "wb") as out:
             proc = subprocess.Popen([sys.executable, *command[1:]], cwd=folder, env=env,
                                     stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True)
+            RUNNING.add(proc.pid)
             try:
                 code = proc.wait(timeout=timeout)
                 code = 128 - code if code < 0 else code  # killed by a signal: 128 + signal
@@ -109,6 +119,8 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
                 os.killpg(proc.pid, signal.SIGKILL)  # the algorithm's children too
                 proc.wait()
                 code = -1
+            finally:
+                RUNNING.discard(proc.pid)
     if code == -1:
         return code, "Pod was active on the node longer than the specified deadline"
     return code, "" if code == 0 else f"Error (exit code {code})"

@@ -179,6 +179,7 @@ class Runner:
             for param in workflow["spec"]["arguments"].get("parameters", []):
                 if param["name"] == PARENT_PARAMETER:
                     param["value"] = parent.job_id
+        store = storage.open(self.state, self.config.bucket)  # fails before any job exists
         folder = self.state / "jobs" / job_id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
@@ -186,7 +187,6 @@ class Runner:
             "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
             "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
             "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
-        store = storage.open(self.state, self.config.bucket)
         upload_code(plan, self.config, store)
         if from_job:
             self._reuse(plan, from_job, rerun, job_id, folder, store)
@@ -291,13 +291,18 @@ def _node_names(manifests: Manifests) -> dict[str, str]:
 
 def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[str | None,
                                                                                str, str]:
-    failed = [(path, o) for path, o in engine.containers.items() if o.phase == "Failed"]
-    if not failed:
+    failed = [(path, o) for path, o in engine.containers.items()
+              if o.phase == "Failed" and not path.startswith("hooks/")]
+    # batch items are tolerated (continueOn): the cause is a plain task or a collect step
+    causes = [(p, o) for p, o in failed if "(" not in p] or failed
+    if not causes:
         return None, outcome.message or "the pipeline failed", ""
-    path, container = sorted(failed, key=lambda item: item[0])[0]
+    path, container = causes[0]  # the first to end
     task = path.rsplit("/", 1)[-1].split("(", 1)[0]
     tail = ""
     error = container.message
+    if engine.stop.is_set() and engine.stop_reason != "workflow stopped":
+        return nodes.get(task, task), engine.stop_reason, ""
     if container.log and container.log.is_file():
         lines = container.log.read_text(encoding="utf-8", errors="replace").splitlines()
         tail = "\n".join(lines[-20:])

@@ -9,7 +9,8 @@ from .tags import Unsupported, check_retry_expression
 
 SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef",
         "activeDeadlineSeconds", "priority", "podPriorityClassName", "podMetadata",
-        "synchronization", "templates", "workflowMetadata"}
+        "synchronization", "templates", "workflowMetadata", "hooks"}
+HOOKS = {"exit": None, "running": 'workflow.status == "Running"'}
 TEMPLATE = {"name", "inputs", "outputs", "container", "dag", "retryStrategy",
             "activeDeadlineSeconds", "metadata", "nodeSelector"}
 TASK = {"name", "template", "arguments", "dependencies", "withSequence", "continueOn", "when"}
@@ -26,6 +27,9 @@ def _unknown(where: str, given: dict[str, Any], allowed: set[str]) -> None:
 def check(workflow: dict[str, Any]) -> None:
     spec = workflow["spec"]
     _unknown("spec", spec, SPEC)
+    for name, hook in (spec.get("hooks") or {}).items():
+        if name not in HOOKS or hook.get("expression") != HOOKS[name]:
+            raise Unsupported(f"lifecycle hook {name!r} ({hook.get('expression')!r})")
     for template in spec["templates"]:
         where = f"template {template['name']}"
         _unknown(where, template, TEMPLATE)

@@ -75,6 +75,7 @@ def _handle(conn: socket.socket) -> None:
     if pid == 0:
         conn.close()
         _run_task(request)
+    conn.sendall((json.dumps({"pid": pid}) + "\n").encode())  # so the runner can stop it
     deadline = request.get("timeout")
     end = time.monotonic() + deadline if deadline else None
     while True:
@@ -96,12 +97,23 @@ def _handle(conn: socket.socket) -> None:
 
 def serve(path: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped automatically
+    runner = os.getppid()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(64)
+    server.settimeout(1.0)
     print("ready", flush=True)
     while True:
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            if os.getppid() != runner:  # the runner is gone (even kill -9): so are we
+                import shutil
+
+                shutil.rmtree(os.path.dirname(path), ignore_errors=True)
+                os._exit(0)
+            continue
+        conn.settimeout(None)
         if os.fork() == 0:
             server.close()
             _handle(conn)
@@ -124,12 +136,22 @@ class WarmPool:
             raise RuntimeError("the warm worker pool did not start")
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str, log: str,
-            timeout: float | None) -> int:
+            timeout: float | None, running: set[int] | None = None) -> int:
+        """Run one task; ``running`` holds its process group while it runs."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self.path)
             conn.sendall((json.dumps({"argv": argv, "env": env, "cwd": cwd, "log": log,
                                       "timeout": timeout}) + "\n").encode())
-            answer = conn.makefile("r", encoding="utf-8").readline()
+            reader = conn.makefile("r", encoding="utf-8")
+            started = reader.readline()
+            pid = int(json.loads(started)["pid"]) if started else None
+            if pid is not None and running is not None:
+                running.add(pid)
+            try:
+                answer = reader.readline()
+            finally:
+                if pid is not None and running is not None:
+                    running.discard(pid)
         if not answer:
             raise RuntimeError("the warm worker pool lost a task")
         return int(json.loads(answer)["exit"])

@@ -7,11 +7,12 @@ tolerance exceeded; anything else is a crash (retried under OnCrash/Always).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import io, layout, tasks
 
-MODES = ("prepare", "run", "zip", "collect", "results", "max")
+MODES = ("prepare", "run", "zip", "collect", "results", "max", "webhook")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,11 +21,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=int, default=0, help="batch index (1-based), 0 = none")
     parser.add_argument("--total", type=int, default=0, help="items of the batch (collect)")
     parser.add_argument("--values", default="", help="comma-separated sizes (max)")
+    parser.add_argument("--status", default="", help="Argo's workflow.status (webhook)")
     opts = parser.parse_args(argv)
     if opts.mode == "prepare":
         return tasks.prepare({})
     if opts.mode == "max":
         return tasks.max_count([int(v) for v in opts.values.split(",") if v.strip()])
+    if opts.mode == "webhook":
+        from . import webhooks
+
+        return webhooks.send(opts.status, os.environ.get("H2A_FAILURES", ""))
     spec = io.read_json(layout.local(layout.SPEC_FILE))
     if opts.mode == "run":
         return tasks.run(spec, opts.index)

@@ -188,14 +188,15 @@ def collect(spec: dict[str, Any], total: int) -> int:
     statuses = io.read_indexed(io.inbox("shared", "status"))
     summary: dict[str, Any] = {"total": total, "items": {}}
     ok: list[int] = []
-    errors: list[str] = []
+    failures: list[tuple[float, str]] = []  # (when, error); lost items count last
+    lost = {"status": "failed", "error": "the task crashed or was lost", "at": float("inf")}
     for i in range(1, total + 1):
-        record = statuses.get(i) or {"status": "failed", "error": "the task crashed or was lost"}
-        summary["items"][str(i)] = record
+        record = statuses.get(i) or lost
+        summary["items"][str(i)] = {k: v for k, v in record.items() if k != "at"}
         if record["status"] == "succeed":
             ok.append(i)
         elif record["status"] == "failed":
-            errors.append(record.get("error", ""))
+            failures.append((record.get("at", 0.0), record.get("error", "")))
     for route in spec["routes"]:
         if route.get("from"):
             staged = io.read_indexed(io.inbox("shared", route["from"]))
@@ -204,11 +205,13 @@ def collect(spec: dict[str, Any], total: int) -> int:
             routes.write([route], succeeded(summary), 0)
     io.write_count("count", len(ok))
     tolerance = spec["tolerance"]
-    if total and errors:
-        percent = tolerance_percent(len(errors), total)
+    # HKube checks at each failure, in the order they happen, and fails at the first one
+    # that reaches the tolerance: report that moment (its count and its error)
+    for count, (_, error) in enumerate(sorted(failures, key=lambda f: f[0]), start=1):
+        percent = tolerance_percent(count, total)
         if percent >= tolerance:
-            print(f"{len(errors)}/{total} ({percent}%) failed tasks, batch tolerance is "
-                  f"{tolerance}%, error: {errors[0]}", file=sys.stderr)
+            print(f"{count}/{total} ({percent}%) failed tasks, batch tolerance is "
+                  f"{tolerance}%, error: {error}", file=sys.stderr)
             return EXIT_TOLERANCE
     return EXIT_OK
 

@@ -122,6 +122,13 @@ class Task:
         assert path.is_file(), f"out/{key} was not written; out/ has {self.outputs()}"
         return json.loads(path.read_text(encoding="utf-8"))
 
+    def status(self, key: str) -> Any:
+        """A status record the wrapper wrote for the collect step, without its end time
+        (``at``, which only orders failures for the tolerance message)."""
+        record = self.out(key)
+        assert isinstance(record.pop("at", None), float), f"{key} has no end time"
+        return record
+
     def has_out(self, key: str) -> bool:
         return (self.root / "out" / key).exists()
 

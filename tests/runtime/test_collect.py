@@ -49,7 +49,9 @@ def test_tolerance_exceeded_with_a_missing_item_counted_as_failed(task: Task) ->
     statuses = {1: {"status": "succeed"}, 2: {"status": "succeed"}, 3: failed("boom3")}
     proc = collect(task, statuses, total=4, tolerance=50)  # item 4 crashed: no status
     assert proc.returncode == 4, explain(proc)
-    assert "2/4 (50%) failed tasks, batch tolerance is 50%, error: boom3" in proc.stderr
+    # HKube reports the failure that reaches the tolerance: the lost item, counted last
+    assert "2/4 (50%) failed tasks, batch tolerance is 50%, error: the task crashed or was " \
+           "lost" in proc.stderr
     assert task.count("count") == "2"
     items = task.out("inbox/results/shared/b~summary.json")["result"]["items"]
     assert items["4"]["status"] == "failed"
@@ -93,3 +95,13 @@ def test_empty_batch(task: Task) -> None:
     assert task.count("count") == "0"
     assert task.count("n-child") == "0"
     assert task.out("inbox/results/shared/b~summary.json") == ok({"total": 0, "items": {}})
+
+
+def test_tolerance_message_is_the_failure_that_reached_it_first(task: Task) -> None:
+    """HKube checks at each failure as it happens: the one that crosses the tolerance is
+    reported, even when a lower batch index failed later."""
+    statuses = {1: {**failed("late"), "at": 50.0}, 2: {"status": "succeed"},
+                3: {**failed("early"), "at": 10.0}, 4: {"status": "succeed"}}
+    proc = collect(task, statuses, total=4, tolerance=25)
+    assert proc.returncode == 4, explain(proc)
+    assert "1/4 (25%) failed tasks, batch tolerance is 25%, error: early" in proc.stderr

@@ -108,7 +108,7 @@ def _skipped(task: Task) -> None:
     proc = task.run("run", "--index", "4")
     assert proc.returncode == 0, explain(proc)  # crash.py would have exited 9
     assert task.out("inbox/down/shared/r0.json") == {"status": "skipped"}
-    assert task.out("inbox/n1~collect/shared/status/000004.json") == {"status": "skipped"}
+    assert task.status("inbox/n1~collect/shared/status/000004.json") == {"status": "skipped"}
     assert task.count("n-next") == "0"
 
 

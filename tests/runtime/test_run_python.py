@@ -86,7 +86,7 @@ def test_two_parameter_start_and_result_along_every_route_place(task: Task) -> N
         assert task.out(f"inbox/zipper/shared/r3/{j:06d}.json") == ok(x)
     assert not task.has_out("inbox/split/4/r0.json")
     assert task.count("n-split") == "3"
-    assert task.out("inbox/n1~collect/shared/status/000007.json") == {"status": "succeed"}
+    assert task.status("inbox/n1~collect/shared/status/000007.json") == {"status": "succeed"}
 
 
 def test_failure_along_every_route_place(task: Task) -> None:
@@ -99,7 +99,7 @@ def test_failure_along_every_route_place(task: Task) -> None:
     assert task.out("inbox/down/shared/r1.json") == error  # errors are not narrowed
     assert task.out("inbox/gather/shared/r0/000002.json") == error
     assert task.out("inbox/each/2/r2.json") == error
-    assert task.out("inbox/n1~collect/shared/status/000002.json") == error
+    assert task.status("inbox/n1~collect/shared/status/000002.json") == error
     assert task.count("n-split") == "0"  # a failed value has no elements to split
     assert not task.has_out("inbox/split/1/r0.json")
     assert not task.has_out("inbox/zipper/shared/r3/000001.json")

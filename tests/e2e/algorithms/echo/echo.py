@@ -1,0 +1,3 @@
+def start(args):
+    # the whole resolved input list, unchanged
+    return args["input"]

@@ -1,0 +1,1 @@
+module.exports.start = async (args, api) => api.startAlgorithm('echo', [1]);

@@ -1,0 +1,105 @@
+"""HKube's webhooks, compiled into lifecycle hooks and run by the local runner against a
+real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from hkube2argo import lint
+from hkube2argo.compiler import compile_manifests
+from hkube2argo.loading import Descriptor, Source
+from hkube2argo.runner.run import Runner, StorageSpec
+from hkube2argo.validate import load_algorithms, validate_descriptor
+from tests.conftest import EXAMPLES
+
+ALGS = EXAMPLES / "algorithms"
+
+
+@pytest.fixture
+def receiver():
+    got: list[tuple[str, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.append((self.path, json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", got
+    server.shutdown()
+
+
+def pipeline(tmp_path: Path, url: str, *, fail: bool = False, verbosity: str = "info") -> Path:
+    data = {
+        "name": "hooked",
+        "webhooks": {"progress": f"{url}/progress", "result": f"{url}/result"},
+        "options": {"progressVerbosityLevel": verbosity},
+        "flowInput": {"x": "not-a-number" if fail else 3},
+        "nodes": [{"nodeName": "Split", "algorithmName": "split", "input": ["@flowInput.x"],
+                   "retry": {"policy": "Never"}}],
+    }
+    path = tmp_path / "hooked.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_hooks_are_valid_argo(tmp_path: Path) -> None:
+    catalog = load_algorithms([ALGS])
+    data = json.loads(pipeline(tmp_path, "http://example.com").read_text())
+    plan = validate_descriptor(Descriptor(data, Source("x")), catalog).plan
+    manifests = compile_manifests(plan)
+    spec = manifests.workflow["spec"]
+    assert set(spec["hooks"]) == {"exit", "running"}
+    assert lint.lint(manifests.documents()) == []
+    # the URLs are user text: they travel encoded, never as template text
+    assert "example.com" not in json.dumps(spec)
+
+
+def test_completed_run_posts_progress_and_result(tmp_path: Path, receiver) -> None:
+    url, got = receiver
+    result = Runner(tmp_path / "s", workers=2).start(pipeline(tmp_path, url), [ALGS],
+                                                     StorageSpec())
+    assert result.status == "completed"
+    progress = [b for p, b in got if p == "/progress"]
+    results = [b for p, b in got if p == "/result"]
+    assert [b["status"] for b in progress] == ["active", "completed"]
+    assert all(b["jobId"] == result.job_id and b["pipeline"] == "hooked" for b in progress)
+    assert progress[-1]["data"]["progress"] == 100
+    (doc,) = results
+    assert doc["status"] == "completed"
+    assert doc["data"] == [{"nodeName": "Split", "algorithmName": "split", "result": [0, 1, 2]}]
+
+
+def test_failed_run_posts_the_failure(tmp_path: Path, receiver) -> None:
+    url, got = receiver
+    result = Runner(tmp_path / "s", workers=2).start(pipeline(tmp_path, url, fail=True),
+                                                     [ALGS], StorageSpec())
+    assert result.status == "failed"
+    (doc,) = [b for p, b in got if p == "/result"]
+    assert doc["status"] == "failed" and "data" not in doc and doc["nodeName"] == "Split"
+    assert [b["status"] for p, b in got if p == "/progress"] == ["active", "failed"]
+
+
+def test_verbosity_error_sends_only_failures(tmp_path: Path, receiver) -> None:
+    url, got = receiver
+    Runner(tmp_path / "s", workers=2).start(pipeline(tmp_path, url, verbosity="error"), [ALGS],
+                                            StorageSpec())
+    assert [p for p, _ in got] == ["/result"]  # no info-level progress events
+
+
+def test_unreachable_webhook_never_fails_the_pipeline(tmp_path: Path) -> None:
+    result = Runner(tmp_path / "s", workers=2).start(
+        pipeline(tmp_path, "http://127.0.0.1:9"), [ALGS], StorageSpec())
+    assert result.status == "completed"
