@@ -19,12 +19,12 @@ from .grammar import (
     RESERVED_NODE_NAMES,
     ParsedInput,
     Relation,
-    is_array_index,
 )
 from .graph import adjacency, collect_dependencies, find_cycles
 from .models.formats import ALGORITHM_NAME
 from .models.pipeline import NodeKind
 from .plan import Dependency
+from .runtime.values import MISSING, lookup
 from .spelling import suggest
 
 SUPPORTED_KINDS = ("algorithm", "output")
@@ -84,15 +84,8 @@ def is_fan_out(node: NodeView) -> bool:
 
 
 def _lookup(data: Any, path: Sequence[str]) -> bool:
-    """True when ``path`` exists in ``data`` (numeric segments index arrays; null counts)."""
-    for seg in path:
-        if isinstance(data, dict) and seg in data:
-            data = data[seg]
-        elif isinstance(data, list) and is_array_index(seg) and int(seg) < len(data):
-            data = data[int(seg)]
-        else:
-            return False
-    return True
+    """True when ``path`` exists in ``data`` (HKube: a null value counts as found)."""
+    return lookup(data, path) is not MISSING
 
 
 def check_names(nodes: Sequence[NodeView]) -> Iterable[Finding]:

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,12 +83,7 @@ def _in_process(command: list[str], env: dict[str, str], log: Path) -> int:
         os.environ.clear()
         os.environ.update(env)
         try:
-            code = runtime_main.main(command[3:])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except Exception:
-            traceback.print_exc()
-            code = 1
+            code = runtime_main.run_entry(command[3:])
         finally:
             os.environ.clear()
             os.environ.update(saved_env)

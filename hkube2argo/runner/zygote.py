@@ -46,12 +46,10 @@ def _run_task(request: dict[str, Any]) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.argv = ["python -m hkube2argo.runtime", *request["argv"]]
-        code = runtime_main.main(request["argv"])
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
+        code = runtime_main.run_entry(request["argv"])
+    except BaseException:  # setting up the task failed: report it as a crash
         traceback.print_exc()
-        code = 1
+        code = 70
     finally:
         try:
             sys.stdout.flush()

@@ -41,6 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     return tasks.results(spec)
 
 
+def run_entry(argv: list[str]) -> int:
+    """The entry point for callers that are not a fresh interpreter (warm workers, the
+    runner's --debug-node): ``sys.exit`` and stray exceptions become exit codes."""
+    import traceback
+
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+
+
 if __name__ == "__main__":
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
     sys.exit(main())

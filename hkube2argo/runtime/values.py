@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Sequence
 from typing import Any
 
 RAW_MARK = "h2a1:"  # raw artifacts: marker + base64(gzip(JSON)); no '{{' can appear
@@ -16,18 +17,26 @@ def is_array_index(segment: str) -> bool:
                               and segment.isdigit())
 
 
-def get_path(value: Any, path: list[str]) -> Any:
-    """``@A.items.0.id``: keys into objects, numeric segments into arrays; missing -> None."""
+MISSING = object()  # what lookup() finds where a path leads nowhere (null is a value)
+
+
+def lookup(value: Any, path: Sequence[str]) -> Any:
+    """``@A.items.0.id``: keys into objects, numeric segments into arrays; MISSING when the
+    path leads nowhere."""
     for seg in path:
-        if isinstance(value, dict):
-            if seg not in value:
-                return None
+        if isinstance(value, dict) and seg in value:
             value = value[seg]
         elif isinstance(value, list) and is_array_index(seg) and int(seg) < len(value):
             value = value[int(seg)]
         else:
-            return None
+            return MISSING
     return value
+
+
+def get_path(value: Any, path: Sequence[str]) -> Any:
+    """A path's value as an algorithm receives it: missing -> None (HKube gives null)."""
+    found = lookup(value, path)
+    return None if found is MISSING else found
 
 
 def encode_raw(value: Any) -> str:
