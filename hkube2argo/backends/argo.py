@@ -1,0 +1,902 @@
+"""The Argo backend: HKube's exec, pipeline and algorithm operations on an Argo cluster.
+
+Runs, stored pipelines and their triggers are Argo objects, created through the **Argo
+Server REST API** (argo-notes section 7); results, algorithm code and the stored
+descriptors live in MinIO (``objects.py`` lists the keys and the variables that reach it).
+
+The REST client is ``urllib`` from the standard library, not hera's ``WorkflowsService``:
+
+- hera's service has no EventSource or Sensor endpoints, which ``pipeline store`` needs for
+  ``triggers.pipelines``;
+- it parses every answer into hera's models (Argo 3.x fields), while this backend reads
+  only a few fields and sends, byte for byte, the manifests the compiler emitted and
+  strictly linted (v4 fields included);
+- retries, timeouts and one-line errors need control over each request: reads (GET) are
+  retried with backoff, submissions never are.
+
+It always speaks **plain HTTP/1.1 with JSON** (the grpc-gateway side of the Argo Server),
+which is what ``ARGO_HTTP1=true`` selects in the argo CLI; there is no gRPC client here,
+so ``ARGO_HTTP1`` is accepted and changes nothing.
+
+The argo CLI's variables (``cmd/argo/commands/client/conn.go``):
+
+================================  ============================================================
+``ARGO_SERVER``                   ``host:port``, no scheme (required)
+``ARGO_SECURE``                   TLS unless exactly ``false``
+``ARGO_INSECURE_SKIP_VERIFY``     ``true``: TLS without certificate verification
+``ARGO_TOKEN``                    sent verbatim as ``Authorization`` (``Bearer <token>``)
+``ARGO_NAMESPACE``                the namespace; else ``ClusterConfig.namespace``; else
+                                  ``argo`` (the argo CLI falls back to the kubeconfig's
+                                  namespace; this backend never reads kubeconfig, so it
+                                  uses Argo's quick-start namespace)
+``ARGO_BASE_HREF``                path prefix of the server (``/argo`` behind an ingress)
+``ARGO_HTTP1``                    accepted; HTTP/JSON is always used
+================================  ============================================================
+
+The namespace chosen is also the compile's namespace, so the manifests (and the
+EventSource of triggered pipelines) name the namespace they are submitted to.
+
+Where things are recorded:
+
+- a run (jobId = the Workflow's name) carries annotations ``hkube2argo.io/tasks`` (task
+  key -> HKube node name, for progress and failing-node names) and, when small,
+  ``hkube2argo.io/descriptor`` (the executed pipeline, the raw-artifact encoding);
+  bigger descriptors go to MinIO ``<prefix>/jobs/<jobId>/pipeline.json``;
+- ``exec stop``'s reason goes to MinIO ``<prefix>/jobs/<jobId>/stop.json``: Argo's stop
+  endpoint takes a ``message`` (sent too) but applies it only with a node selector, and
+  the Argo Server has no endpoint to annotate a Workflow;
+- stored pipelines and algorithms: MinIO ``<prefix>/store/{pipelines,algorithms}/<name>.json``,
+  next to the WorkflowTemplate (CronWorkflow, EventSource, Sensor) of each pipeline.
+
+Status: ``status.phase`` through ``PHASE_TO_STATUS``; a Failed/Error run whose
+``spec.shutdown`` is set (Argo's stop or terminate) is ``stopped``. Progress counts the
+algorithm pods (the last attempt of a retried task; our own steps are not HKube tasks),
+with each task not started yet counted once.
+
+Errors: descriptor problems raise ``ValidationFailed`` (every problem, as ``validate``
+prints them) before anything is sent; everything else is one ``BackendError`` line
+(``NotFound`` for an unknown jobId, pipeline or algorithm). A Workflow that Argo has
+garbage-collected or archived is an unknown jobId here (the archive is not read).
+
+Not done here: ``concurrentPipelines`` needs its key in the semaphore ConfigMap, which the
+Argo Server cannot write (``kubectl`` can); ``store_pipeline`` does not touch it.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from http.client import HTTPException
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import codepack, lint, naming
+from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
+from ..diagnostics import Diagnostic, ValidationFailed
+from ..emit import compile_plan
+from ..emit.cron import cron_name
+from ..emit.dag import DagTooLarge
+from ..emit.events import event_source_name, sensor_name, submitted_workflows
+from ..emit.templates import WEBHOOKS, EmitError
+from ..emit.workflow import API_VERSION, Manifests, flow_input_argument
+from ..jobgraph import MARK, CompileError
+from ..loading import Descriptor, Source
+from ..models import Algorithm, Pipeline
+from ..models.algorithm import fold_file_shape
+from ..plan import Plan
+from ..planner import algorithm_spec, resolve_code_path
+from ..runtime import layout
+from ..runtime.values import decode_raw, encode_raw
+from ..validate import Catalog, _model_errors, validate_descriptor
+from .base import PHASE_TO_STATUS, STOPPED, BackendError, NotFound, Submitted, status_object
+from .objects import ObjectStore
+
+DEFAULT_NAMESPACE = "argo"
+TRIES = 3  # GET attempts
+RETRY_STATUS = {429, 502, 503, 504}
+TASKS_ANNOTATION = f"{LABEL_DOMAIN}/tasks"
+DESCRIPTOR_ANNOTATION = f"{LABEL_DOMAIN}/descriptor"
+NAME_ANNOTATION = f"{LABEL_DOMAIN}/pipeline-name"
+RUN_LABEL = f"{LABEL_DOMAIN}/run"
+ANNOTATION_MAX = 64 * 1024  # the descriptor annotation; Kubernetes allows 256 KiB in all
+# Our own steps' templates: their pods are not HKube tasks
+HELPER_TEMPLATES = {"prepare", "results", "zip", "collect", "max", WEBHOOKS}
+FINISHED = ("completed", "failed", STOPPED)
+DEFAULT_REASON = "stopped by user"  # as the embedded backend records it
+
+# kind -> (REST collection, key of the object in create/update bodies)
+COLLECTIONS = {
+    "Workflow": ("workflows", "workflow"),
+    "WorkflowTemplate": ("workflow-templates", "template"),
+    "CronWorkflow": ("cron-workflows", "cronWorkflow"),
+    "EventSource": ("event-sources", "eventSource"),
+    "Sensor": ("sensors", "sensor"),
+}
+# Argo Events' update requests carry the name too (Argo Workflows' say it is ignored)
+UPDATE_WITH_NAME = {"EventSource", "Sensor"}
+
+
+class Conflict(BackendError):
+    """409 from the Argo Server (already exists, or a stale resourceVersion)."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+# --- the REST client ------------------------------------------------------------------------
+
+
+class ArgoHttp:
+    """JSON over HTTP/1.1 to the Argo Server; every failure is one BackendError line."""
+
+    def __init__(self, base_url: str, token: str | None = None, *, verify: bool = True,
+                 timeout: float = 30.0, tries: int = TRIES, backoff: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.tries = max(1, tries)
+        self.backoff = backoff
+        self.sleep = sleep
+        handlers: list[Any] = []
+        parsed = urllib.parse.urlsplit(self.base_url)
+        if parsed.scheme == "https":
+            context = ssl.create_default_context()
+            if not verify:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        if _loopback(parsed.hostname or ""):
+            handlers.append(urllib.request.ProxyHandler({}))  # as Go's client: no proxy
+        handlers.append(_NoRedirect())
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def call(self, method: str, path: str, body: Any = None, *,
+             missing: str | None = None) -> Any:
+        """The decoded JSON answer. ``missing``: the NotFound message for a 404."""
+        url = self.base_url + path
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        if self.token:
+            headers["Authorization"] = self.token
+        tries = self.tries if method == "GET" else 1  # a submission is never sent twice
+        for attempt in range(tries):
+            last = attempt == tries - 1
+            request = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with self.opener.open(request, timeout=self.timeout) as response:
+                    raw = response.read()
+                return json.loads(raw) if raw.strip() else {}
+            except urllib.error.HTTPError as exc:
+                text = _read_error(exc)
+                if exc.code in RETRY_STATUS and not last:
+                    self._wait(attempt)
+                    continue
+                if 300 <= exc.code < 400:
+                    raise BackendError(
+                        f"the Argo Server at {self.base_url} redirected {method} {path} to "
+                        f"{exc.headers.get('Location') or '?'}: check ARGO_SECURE and "
+                        "ARGO_BASE_HREF") from None
+                raise self._http_error(method, path, exc.code, text, missing) from None
+            except (urllib.error.URLError, OSError, HTTPException) as exc:
+                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+                if not last and not isinstance(reason, ssl.SSLError):
+                    self._wait(attempt)
+                    continue
+                raise BackendError(self._network_error(method, path, reason)) from None
+            except ValueError:
+                raise BackendError(f"the Argo Server at {self.base_url} answered {method} "
+                                   f"{path} with something that is not JSON (is "
+                                   "ARGO_BASE_HREF right?)") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, attempt: int) -> None:
+        self.sleep(self.backoff * (2 ** attempt))
+
+    def _http_error(self, method: str, path: str, code: int, text: str,
+                    missing: str | None) -> BackendError:
+        message, argo = _argo_message(text)
+        where = f"the Argo Server at {self.base_url}"
+        if code == 401:
+            hint = "" if (self.token or "").lower().startswith(("bearer ", "basic ")) else \
+                ": set ARGO_TOKEN to the whole header value, 'Bearer <token>'"
+            return BackendError(f"{where} rejected the credentials (401 Unauthorized: "
+                                f"{message}){hint}")
+        if code == 403:
+            return BackendError(f"{where} refused {method} {path} (403 Forbidden: {message}): "
+                                "the token's account lacks the permission")
+        if code == 404 and argo:
+            return NotFound(f"{missing}" if missing else f"not found: {message}")
+        if code == 404:
+            return BackendError(f"{where} has no {path} (404: {message}): is ARGO_BASE_HREF "
+                                "right?")
+        if code == 409:
+            return Conflict(f"{where}: {method} {path}: 409 Conflict: {message}")
+        return BackendError(f"{where} answered {code} to {method} {path}: {message}")
+
+    def _network_error(self, method: str, path: str, reason: Any) -> str:
+        where = f"the Argo Server at {self.base_url}"
+        if isinstance(reason, TimeoutError | socket.timeout):
+            text = f"{where} did not answer {method} {path} within {self.timeout:g} s"
+            if method != "GET":
+                text += ("; it may have been applied anyway: look before sending it again "
+                         "(argo list)")
+            return text
+        if isinstance(reason, ssl.SSLError):
+            return (f"TLS with {where} failed ({getattr(reason, 'reason', None) or reason}): "
+                    "ARGO_SECURE=false for a plain-HTTP server, ARGO_INSECURE_SKIP_VERIFY=true "
+                    "for a self-signed certificate")
+        detail = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+        return (f"cannot reach {where} ({detail}): check ARGO_SERVER and that the server "
+                "(or its port-forward) is running")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: urllib would turn a POST into a GET without its body."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_error(exc: urllib.error.HTTPError) -> str:
+    try:
+        return exc.read().decode("utf-8", errors="replace")
+    except (OSError, HTTPException):
+        return ""
+    finally:
+        exc.close()
+
+
+def _argo_message(text: str) -> tuple[str, bool]:
+    """(message, whether the body is the Argo Server's own error object)."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and ("message" in body or "error" in body):
+        message = str(body.get("message") or body.get("error") or "").strip()
+        return message or "no message", "code" in body
+    text = " ".join(text.split())
+    return (text[:300] or "no message"), False
+
+
+# --- the backend ----------------------------------------------------------------------------
+
+
+class ArgoBackend:
+    """HKube's operations against the Argo Server REST API and MinIO."""
+
+    name = "argo"
+
+    def __init__(self, http: ArgoHttp, namespace: str, config: ClusterConfig,
+                 objects: ObjectStore | Callable[[], ObjectStore]):
+        self.http = http
+        self.namespace = namespace
+        # the manifests name the namespace they are submitted to
+        self.config = config.with_overrides(namespace=namespace)
+        self._objects = objects
+
+    @classmethod
+    def from_env(cls, config: ClusterConfig, environ: Mapping[str, str] = os.environ, *,
+                 timeout: float = 30.0, backoff: float = 0.5,
+                 objects: ObjectStore | None = None) -> ArgoBackend:
+        server = (environ.get("ARGO_SERVER") or "").strip()
+        if not server:
+            raise BackendError("ARGO_SERVER is not set (host:port of the Argo Server)")
+        if "://" in server:
+            raise BackendError(f"ARGO_SERVER is host:port without a scheme (got '{server}'); "
+                               "ARGO_SECURE=false selects plain HTTP")
+        secure = environ.get("ARGO_SECURE", "true") != "false"
+        verify = environ.get("ARGO_INSECURE_SKIP_VERIFY", "false") != "true"
+        href = (environ.get("ARGO_BASE_HREF") or "").strip().strip("/")
+        base = f"{'https' if secure else 'http'}://{server}" + (f"/{href}" if href else "")
+        namespace = environ.get("ARGO_NAMESPACE") or config.namespace or DEFAULT_NAMESPACE
+        http = ArgoHttp(base, environ.get("ARGO_TOKEN") or None, verify=verify,
+                        timeout=timeout, backoff=backoff)
+        env = dict(environ)
+        store: ObjectStore | Callable[[], ObjectStore] = objects or (
+            lambda: ObjectStore.from_env(config, env))
+        return cls(http, namespace, config, store)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    @property
+    def objects(self) -> ObjectStore:
+        if not isinstance(self._objects, ObjectStore):
+            self._objects = self._objects()
+        return self._objects
+
+    @property
+    def prefix(self) -> str:
+        return self.config.key_prefix
+
+    def _path(self, kind: str, name: str = "", action: str = "") -> str:
+        collection = COLLECTIONS[kind][0]
+        path = f"/api/v1/{collection}/{urllib.parse.quote(self.namespace, safe='')}"
+        if name:
+            path += f"/{urllib.parse.quote(name, safe='')}"
+        if action:
+            path += f"/{action}"
+        return path
+
+    def _job_key(self, job_id: str, name: str) -> str:
+        return f"{layout.job_prefix(self.prefix, job_id)}/{name}"
+
+    def _pipeline_key(self, name: str) -> str:
+        return f"{self.prefix}/store/pipelines/{name}.json"
+
+    def _algorithm_key(self, name: str) -> str:
+        return f"{self.prefix}/store/algorithms/{name}.json"
+
+    def _workflow(self, job_id: str) -> dict[str, Any]:
+        return self.http.call("GET", self._path("Workflow", job_id),
+                              missing=f"unknown jobId {job_id} (no Workflow {job_id} in "
+                                      f"namespace {self.namespace})")
+
+    def _create(self, doc: dict[str, Any]) -> dict[str, Any]:
+        kind = doc["kind"]
+        return self.http.call("POST", self._path(kind),
+                              {"namespace": self.namespace, COLLECTIONS[kind][1]: doc})
+
+    def _apply(self, doc: dict[str, Any]) -> str:
+        """Create, or update with the current resourceVersion: "created" or "updated"."""
+        kind, name = doc["kind"], doc["metadata"]["name"]
+        try:
+            self._create(doc)
+            return "created"
+        except Conflict:
+            pass
+        for attempt in range(2):  # a concurrent update between GET and PUT: once more
+            current = self.http.call("GET", self._path(kind, name),
+                                     missing=f"{kind} {name} vanished while being updated")
+            body_doc = copy.deepcopy(doc)
+            version = (current.get("metadata") or {}).get("resourceVersion")
+            if version:
+                body_doc["metadata"]["resourceVersion"] = version
+            body: dict[str, Any] = {"namespace": self.namespace, COLLECTIONS[kind][1]: body_doc}
+            if kind in UPDATE_WITH_NAME:
+                body["name"] = name
+            try:
+                self.http.call("PUT", self._path(kind, name), body)
+                return "updated"
+            except Conflict:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delete(self, kind: str, name: str) -> bool:
+        """Delete if present; False when it was not there."""
+        try:
+            self.http.call("DELETE", self._path(kind, name), missing="absent")
+        except NotFound:
+            return False
+        return True
+
+    # --- validate and compile -------------------------------------------------------------
+
+    def _catalog(self) -> tuple[Catalog, dict[str, str]]:
+        """Stored algorithms and the object keys of their packed code."""
+        catalog = Catalog()
+        code: dict[str, str] = {}
+        for key in self.objects.list(f"{self.prefix}/store/algorithms"):
+            data = self.objects.get_json(key) if key.endswith(".json") else None
+            if not isinstance(data, dict):
+                continue
+            try:
+                algorithm = Algorithm.model_validate(data)
+            except ValidationError:
+                continue  # never stored by apply_algorithm; reported as not stored if used
+            spec = algorithm_spec(algorithm, None)
+            catalog.specs[algorithm.name] = spec
+            path = (data.get("fileInfo") or {}).get("path")
+            if spec.type == "Code" and isinstance(path, str):
+                code[algorithm.name] = path
+        return catalog, code
+
+    def _plan(self, descriptor: dict[str, Any], source: str, catalog: Catalog | None, *,
+              triggered_runs: bool = False) -> Plan:
+        desc = Descriptor(descriptor, Source(source))
+        result = validate_descriptor(desc, catalog, triggered_runs=triggered_runs)
+        diagnostics = result.diagnostics
+        if catalog is not None:  # say "not stored", not "not in the given files"
+            nodes = descriptor.get("nodes") if isinstance(descriptor, dict) else None
+            mine = []
+            for i, node in enumerate(nodes if isinstance(nodes, list) else []):
+                algorithm = node.get("algorithmName") if isinstance(node, dict) else None
+                if isinstance(algorithm, str) and algorithm and algorithm not in catalog.specs \
+                        and node.get("kind", "algorithm") == "algorithm":
+                    known = ", ".join(sorted(catalog.specs)[:12]) or "none"
+                    mine.append(desc.source.diag(
+                        f"algorithm '{algorithm}' is not stored: hkube2argo algorithm apply "
+                        f"-f FILE (stored: {known})", ("nodes", i, "algorithmName")))
+            if mine:
+                taken = {d.loc for d in mine}
+                diagnostics = mine + [d for d in diagnostics if d.loc not in taken]
+                raise ValidationFailed(diagnostics)
+        if result.plan is None:
+            raise ValidationFailed(diagnostics)
+        return result.plan
+
+    def _compile(self, plan: Plan, code: dict[str, str]) -> Manifests:
+        keys = {}
+        for alg in plan.algorithms:
+            if alg.type != "Code":
+                continue
+            key = code.get(alg.name)
+            if key is None:
+                raise BackendError(f"algorithm {alg.name} has no uploaded code: hkube2argo "
+                                   "algorithm apply -f FILE")
+            if not self.objects.exists(key):
+                raise BackendError(f"the code of algorithm {alg.name} is missing at "
+                                   f"s3://{self.objects.bucket}/{key}: apply the algorithm "
+                                   "again")
+            keys[alg.name] = key
+        try:
+            return compile_plan(plan, self.config, keys)
+        except (CompileError, EmitError, DagTooLarge) as exc:
+            raise ValidationFailed([Diagnostic(str(exc), (), plan.source)]) from None
+
+    @staticmethod
+    def _lint(documents: list[dict[str, Any]]) -> None:
+        problems = lint.lint([*documents, *submitted_workflows(
+            [d for d in documents if d.get("kind") == "Sensor"])])
+        if problems:  # a bug of hkube2argo, never the user's: one line all the same
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise BackendError(f"hkube2argo made a manifest Argo's schema rejects, so nothing "
+                               f"was sent (a bug, please report it): {problems[0]}{more}")
+
+    @staticmethod
+    def _tasks(manifests: Manifests) -> dict[str, str]:
+        """Run task key -> HKube node name (collect/zip tasks are ``<key>--<step>``)."""
+        return {t.key: t.node for t in manifests.graph.tasks if t.node and t.kind == "run"}
+
+    @staticmethod
+    def _executed(descriptor: dict[str, Any], kind: str) -> dict[str, Any]:
+        """The pipeline as executed: HKube's defaults filled in (``GET /exec/pipelines``)."""
+        try:
+            wire = Pipeline.model_validate(descriptor).wire()
+        except ValidationError:
+            wire = dict(descriptor)
+        return {**wire, "types": [kind], "startTime": _now_ms()}
+
+    def _submit(self, workflow: dict[str, Any], executed: dict[str, Any]) -> Submitted:
+        """POST once; the executed pipeline rides along as an annotation when small,
+        else it goes to MinIO once the jobId is known."""
+        encoded = encode_raw(executed)
+        inline = len(encoded) <= ANNOTATION_MAX
+        if inline:
+            workflow["metadata"].setdefault("annotations", {})[DESCRIPTOR_ANNOTATION] = encoded
+        self._lint([workflow])
+        created = self._create(workflow)
+        job_id = (created.get("metadata") or {}).get("name")
+        if not job_id:
+            raise BackendError("the Argo Server created the Workflow but returned no name")
+        if not inline:
+            try:
+                self.objects.put_json(self._job_key(job_id, "pipeline.json"), executed)
+            except BackendError as exc:
+                raise BackendError(f"job {job_id} was submitted and runs, but its pipeline "
+                                   f"could not be recorded ({exc})") from None
+        return Submitted(job_id=job_id)
+
+    # --- exec -----------------------------------------------------------------------------
+
+    def exec_raw(self, descriptor: dict[str, Any], source: str) -> Submitted:
+        catalog, code = self._catalog()
+        plan = self._plan(descriptor, source, catalog)
+        manifests = self._compile(plan, code)
+        workflow = copy.deepcopy(manifests.workflow)
+        workflow["metadata"]["namespace"] = self.namespace
+        workflow["metadata"].setdefault("annotations", {})[TASKS_ANNOTATION] = json.dumps(
+            self._tasks(manifests), ensure_ascii=False, separators=(",", ":"))
+        return self._submit(workflow, self._executed(descriptor, "raw"))
+
+    def exec_stored(self, name: str, flow_input: dict[str, Any] | None) -> Submitted:
+        stored = self._stored_pipeline(name)
+        descriptor = dict(stored)
+        if flow_input is not None:  # HKube: a given flowInput replaces the stored one
+            descriptor["flowInput"] = flow_input
+        self._plan(descriptor, self._pipeline_key(name), None)  # flowInput references
+        template_name = naming.dns_name(name)
+        template = self.http.call(
+            "GET", self._path("WorkflowTemplate", template_name),
+            missing=f"pipeline {name} is stored but its WorkflowTemplate {template_name} is "
+                    f"missing in namespace {self.namespace}: store it again")
+        meta = template.get("metadata") or {}
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if _ours(k)}
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if _ours(k)}
+        workflow: dict[str, Any] = {
+            "apiVersion": API_VERSION,
+            "kind": "Workflow",
+            "metadata": {"generateName": f"{template_name[:50].rstrip('-')}-",
+                         "namespace": self.namespace,
+                         "labels": {**labels, RUN_LABEL: "stored"},
+                         "annotations": annotations},
+            "spec": {"workflowTemplateRef": {"name": template_name}},
+        }
+        if flow_input is not None:
+            artifact = flow_input_argument(flow_input).model_dump(
+                mode="json", by_alias=True, exclude_none=True)
+            workflow["spec"]["arguments"] = {"artifacts": [artifact]}
+        return self._submit(workflow, self._executed(descriptor, "stored"))
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        workflow = self._workflow(job_id)
+        return self._status(job_id, workflow)
+
+    def _status(self, job_id: str, workflow: dict[str, Any]) -> dict[str, Any]:
+        state = _state(workflow)
+        status_ = workflow.get("status") or {}
+        counts = _count(workflow)
+        finished = _parse_time(status_.get("finishedAt"))
+        started = _parse_time(status_.get("startedAt"))
+        took = round((finished - started).total_seconds(), 3) if finished and started else None
+        error = node = None
+        if state == "failed":
+            node, error = _failure(workflow)
+        body = status_object(job_id, _pipeline_name(workflow), state, error=error, node=node,
+                             timestamp=_ms(finished) or _now_ms(),
+                             took=took if state in FINISHED else None, **counts)
+        if state == STOPPED:
+            reason = self._stop_reason(job_id)
+            if reason:
+                body["reason"] = reason
+        return body
+
+    def _stop_reason(self, job_id: str) -> str | None:
+        try:
+            record = self.objects.get_json(self._job_key(job_id, "stop.json"))
+        except BackendError:
+            return None  # the status stands without it
+        return record.get("reason") if isinstance(record, dict) else None
+
+    def result(self, job_id: str) -> dict[str, Any]:
+        workflow = self._workflow(job_id)
+        state = _state(workflow)
+        pipeline = _pipeline_name(workflow)
+        if state not in FINISHED:
+            raise BackendError(f"unable to get results for pipeline {pipeline} because its in "
+                               f"{state} status")
+        status_ = workflow.get("status") or {}
+        started = _parse_time(status_.get("startedAt"))
+        finished = _parse_time(status_.get("finishedAt"))
+        base: dict[str, Any] = {"jobId": job_id, "pipeline": pipeline,
+                                "startTime": _ms(started)}
+        if started and finished:
+            base["timeTook"] = round((finished - started).total_seconds(), 3)
+        if state == "completed":
+            key = self._job_key(job_id, layout.results_key())
+            document = self.objects.get_json(key)
+            if not isinstance(document, dict):
+                raise BackendError(f"job {job_id} completed but its results are missing at "
+                                   f"s3://{self.objects.bucket}/{key}")
+            return {**document, **base, "status": "completed"}
+        body = {**base, "status": state, "timestamp": _ms(finished) or _now_ms()}
+        if state == "failed":
+            node, error = _failure(workflow)
+            body["error"] = error
+            if node:
+                body["nodeName"] = node
+        else:
+            reason = self._stop_reason(job_id)
+            if reason:
+                body["reason"] = reason
+        return body
+
+    def stop(self, job_id: str, reason: str | None) -> dict[str, Any]:
+        workflow = self._workflow(job_id)
+        state = _state(workflow)
+        if state in FINISHED:
+            raise BackendError(f"cannot stop job {job_id}: it is {state} (only pending and "
+                               "active jobs can be stopped)")
+        reason = reason or DEFAULT_REASON
+        # recorded first: a MinIO problem stops nothing
+        self.objects.put_json(self._job_key(job_id, "stop.json"),
+                              {"jobId": job_id, "reason": reason, "timestamp": _now_ms()})
+        body = {"name": job_id, "namespace": self.namespace, "message": reason}
+        self.http.call("PUT", self._path("Workflow", job_id, "stop"), body,
+                       missing=f"unknown jobId {job_id}")
+        return {"stoppedJobIds": [job_id]}
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        workflow = self._workflow(job_id)
+        annotation = ((workflow.get("metadata") or {}).get("annotations") or {}).get(
+            DESCRIPTOR_ANNOTATION)
+        if annotation:
+            try:
+                return decode_raw(annotation)
+            except ValueError:
+                pass
+        recorded = self.objects.get_json(self._job_key(job_id, "pipeline.json"))
+        if isinstance(recorded, dict):
+            return recorded
+        ref = ((workflow.get("spec") or {}).get("workflowTemplateRef") or {}).get("name")
+        if ref:  # a cron or trigger run: the stored pipeline it ran
+            name = _pipeline_name(workflow)
+            stored = self.objects.get_json(self._pipeline_key(name))
+            if isinstance(stored, dict):
+                return stored
+        raise BackendError(f"the pipeline executed by job {job_id} was not recorded")
+
+    # --- stored pipelines -----------------------------------------------------------------
+
+    def _stored_pipeline(self, name: str) -> dict[str, Any]:
+        stored = self.objects.get_json(self._pipeline_key(name))
+        if not isinstance(stored, dict):
+            raise NotFound(f"pipeline {name} is not stored")
+        return stored
+
+    def store_pipeline(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
+        catalog, code = self._catalog()
+        plan = self._plan(descriptor, source, catalog, triggered_runs=True)
+        manifests = self._compile(plan, code)
+        template = copy.deepcopy(manifests.workflow_template)
+        tasks = json.dumps(self._tasks(manifests), ensure_ascii=False, separators=(",", ":"))
+        template["metadata"].setdefault("annotations", {})[TASKS_ANNOTATION] = tasks
+        # runs started by the CronWorkflow or a Sensor get it from workflowMetadata
+        template["spec"].setdefault("workflowMetadata", {}).setdefault(
+            "annotations", {})[TASKS_ANNOTATION] = tasks
+        documents = [template]
+        if manifests.cron_workflow:
+            documents.append(copy.deepcopy(manifests.cron_workflow))
+        documents.extend(copy.deepcopy(d) for d in manifests.trigger_objects)
+        for doc in documents:
+            doc["metadata"]["namespace"] = self.namespace
+        self._lint(documents)
+        self.objects.check()  # before anything changes in the cluster
+        for doc in documents:
+            self._apply(doc)
+        name = template["metadata"]["name"]
+        kinds = {d["kind"] for d in documents}
+        if "CronWorkflow" not in kinds:
+            self._delete("CronWorkflow", cron_name(name))
+        if "Sensor" not in kinds:
+            self._delete("Sensor", sensor_name(name))
+            self._delete("EventSource", event_source_name(name))
+        stored = {**Pipeline.model_validate(descriptor).wire(), "modified": _now_ms()}
+        self.objects.put_json(self._pipeline_key(plan.name), stored)
+        return stored
+
+    def get_pipeline(self, name: str) -> dict[str, Any]:
+        return self._stored_pipeline(name)
+
+    def list_pipelines(self) -> list[dict[str, Any]]:
+        return self._list(f"{self.prefix}/store/pipelines")
+
+    def _list(self, prefix: str) -> list[dict[str, Any]]:
+        out = []
+        for key in self.objects.list(prefix):
+            if key.endswith(".json"):
+                value = self.objects.get_json(key)
+                if isinstance(value, dict):
+                    out.append(value)
+        return sorted(out, key=lambda d: str(d.get("name", "")))
+
+    def delete_pipeline(self, name: str) -> dict[str, Any]:
+        key = self._pipeline_key(name)
+        stored = self.objects.exists(key)
+        template = naming.dns_name(name)
+        deleted = [self._delete("WorkflowTemplate", template),
+                   self._delete("CronWorkflow", cron_name(template)),
+                   self._delete("Sensor", sensor_name(template)),
+                   self._delete("EventSource", event_source_name(template))]
+        if not stored and not any(deleted):
+            raise NotFound(f"pipeline {name} is not stored")
+        if stored:
+            self.objects.delete(key)
+        return {"message": f"pipeline {name} deleted"}
+
+    # --- algorithms -----------------------------------------------------------------------
+
+    def apply_algorithm(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
+        src = Source(source)
+        if not isinstance(descriptor, dict):
+            raise ValidationFailed([src.diag("an algorithm descriptor must be an object")])
+        folded, moved, problems = fold_file_shape(descriptor)
+        if problems:
+            raise ValidationFailed([src.diag(msg, loc) for loc, msg in problems])
+        algorithm, errors = _model_errors(Algorithm, folded, src, moved)
+        if algorithm is None:
+            raise ValidationFailed(errors)
+        unrunnable = algorithm.runnable_problems()
+        if unrunnable:
+            raise ValidationFailed([src.diag(msg, moved.get(f, (f,))) for f, msg in unrunnable])
+        stored = algorithm.wire()
+        messages = []
+        if algorithm.code_path:
+            path = resolve_code_path(algorithm.code_path, source)
+            assert path is not None
+            if not os.path.exists(path):
+                raise ValidationFailed([src.diag(
+                    f"code.path '{algorithm.code_path}' does not exist (looked for {path})",
+                    moved.get("codePath", ("codePath",)))])
+            data = codepack.pack(path)
+            key = codepack.code_key(self.prefix, algorithm.name, data)
+            if self.objects.exists(key):
+                messages.append(f"code unchanged ({key})")
+            else:
+                self.objects.put(key, data, "application/gzip")
+                messages.append(f"code uploaded to s3://{self.objects.bucket}/{key}")
+            stored.pop("codePath", None)
+            stored["type"] = algorithm.effective_type
+            stored["fileInfo"] = {"path": key, "checksum": codepack.digest(data),
+                                  "fileSize": len(data), "fileExt": "tar.gz"}
+        key = self._algorithm_key(algorithm.name)
+        existed = self.objects.exists(key)
+        stored["modified"] = _now_ms()
+        self.objects.put_json(key, stored)
+        messages.insert(0, f"algorithm {algorithm.name} {'updated' if existed else 'created'}")
+        return {"messages": messages, "algorithm": stored}
+
+    def get_algorithm(self, name: str) -> dict[str, Any]:
+        stored = self.objects.get_json(self._algorithm_key(name))
+        if not isinstance(stored, dict):
+            raise NotFound(f"algorithm {name} is not stored")
+        return stored
+
+    def list_algorithms(self) -> list[dict[str, Any]]:
+        return self._list(f"{self.prefix}/store/algorithms")
+
+    def delete_algorithm(self, name: str) -> dict[str, Any]:
+        """The descriptor only: code objects are content-addressed and may still be read
+        by runs in flight."""
+        key = self._algorithm_key(name)
+        if not self.objects.exists(key):
+            raise NotFound(f"algorithm {name} is not stored")
+        self.objects.delete(key)
+        return {"message": f"algorithm {name} deleted"}
+
+
+# --- reading a Workflow -----------------------------------------------------------------------
+
+
+def _ours(key: str) -> bool:
+    return key.startswith((f"{LABEL_DOMAIN}/", f"tag.{LABEL_DOMAIN}/",
+                           "workflows.argoproj.io/title", "workflows.argoproj.io/description"))
+
+
+def _pipeline_name(workflow: dict[str, Any]) -> str:
+    meta = workflow.get("metadata") or {}
+    return ((meta.get("annotations") or {}).get(NAME_ANNOTATION)
+            or (meta.get("labels") or {}).get(PIPELINE_LABEL)
+            or ((workflow.get("spec") or {}).get("workflowTemplateRef") or {}).get("name")
+            or meta.get("name", ""))
+
+
+def _state(workflow: dict[str, Any]) -> str:
+    """HKube's status: the phase mapped; a failed run that was stopped is ``stopped``."""
+    phase = (workflow.get("status") or {}).get("phase") or ""
+    state = PHASE_TO_STATUS.get(phase, "pending")
+    shutdown = (workflow.get("spec") or {}).get("shutdown")
+    if state == "failed" and shutdown in ("Stop", "Terminate"):
+        return STOPPED
+    return state
+
+
+def _tasks_map(workflow: dict[str, Any]) -> dict[str, str] | None:
+    text = ((workflow.get("metadata") or {}).get("annotations") or {}).get(TASKS_ANNOTATION)
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _task_key(node: dict[str, Any]) -> str:
+    for parameter in (node.get("inputs") or {}).get("parameters") or []:
+        if parameter.get("name") == "task" and parameter.get("value"):
+            return str(parameter["value"])
+    return str(node.get("displayName") or "").split("(", 1)[0]
+
+
+def _hkube_name(key: str, tasks: dict[str, str] | None) -> str:
+    base = key.split(MARK, 1)[0]  # Multiply--collect -> Multiply
+    return (tasks or {}).get(base, base)
+
+
+def _attempts(nodes: dict[str, Any]) -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """Pods superseded by a later retry, and each pod's Retry parent."""
+    superseded: set[str] = set()
+    parent: dict[str, dict[str, Any]] = {}
+    for node in nodes.values():
+        if node.get("type") == "Retry":
+            children = node.get("children") or []
+            superseded.update(children[:-1])
+            for child in children:
+                parent[child] = node
+    return superseded, parent
+
+
+def _task_nodes(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    """One node per HKube task run: algorithm pods (last retry attempt) and skipped ones."""
+    nodes = (workflow.get("status") or {}).get("nodes") or {}
+    tasks = _tasks_map(workflow)
+    superseded, _ = _attempts(nodes)
+    out = []
+    for node_id, node in nodes.items():
+        if node.get("type") not in ("Pod", "Skipped") or node_id in superseded:
+            continue
+        if tasks is not None:
+            if _task_key(node) not in tasks:
+                continue
+        elif node.get("templateName") in HELPER_TEMPLATES:
+            continue
+        out.append(node)
+    return out
+
+
+def _count(workflow: dict[str, Any]) -> dict[str, int]:
+    counts = {"succeeded": 0, "failed": 0, "active": 0, "skipped": 0}
+    seen = set()
+    for node in _task_nodes(workflow):
+        seen.add(_task_key(node))
+        phase = node.get("phase") or "Pending"
+        if node.get("type") == "Skipped" or phase in ("Skipped", "Omitted"):
+            counts["skipped"] += 1
+        elif phase == "Succeeded":
+            counts["succeeded"] += 1
+        elif phase in ("Failed", "Error"):
+            counts["failed"] += 1
+        else:
+            counts["active"] += 1
+    unseen = len(set(_tasks_map(workflow) or {}) - seen)  # not started: one task each
+    return {**counts, "total": sum(counts.values()) + unseen}
+
+
+def _failure(workflow: dict[str, Any]) -> tuple[str | None, str]:
+    """The failing HKube node and its error: the first failed pod to end, a plain task's
+    before a batch item's (items are tolerated; their collect step fails the run)."""
+    status_ = workflow.get("status") or {}
+    nodes = status_.get("nodes") or {}
+    tasks = _tasks_map(workflow)
+    superseded, parent = _attempts(nodes)
+    failed = [(i, n) for i, n in nodes.items()
+              if n.get("type") == "Pod" and n.get("phase") in ("Failed", "Error")
+              and i not in superseded]
+
+    def display(node_id: str, node: dict[str, Any]) -> str:
+        return str((parent.get(node_id) or node).get("displayName") or "")
+
+    plain = [(i, n) for i, n in failed if "(" not in display(i, n)]
+    causes = sorted(plain or failed, key=lambda p: str(p[1].get("finishedAt") or ""))
+    message = status_.get("message") or "the pipeline failed"
+    if not causes:
+        return None, message
+    node = causes[0][1]
+    return _hkube_name(_task_key(node), tasks), node.get("message") or message
