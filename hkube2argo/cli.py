@@ -12,6 +12,7 @@ from . import __version__, lint, schemas
 from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
+from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
 from .loading import load_file
 from .plan import Plan
 from .runner.progress import Progress
@@ -347,6 +348,13 @@ def schema(out: Path, check: bool) -> None:
         sys.exit(1 if stale else 0)
     for path in schemas.write(out):
         click.echo(f"wrote {path}")
+
+
+# hkubectl's verbs (exec, pipeline, algorithm) and the DAG picture live in hkubectl.py
+main.add_command(exec_group)
+main.add_command(pipeline_group)
+main.add_command(algorithm_group)
+main.add_command(graph_command)
 
 
 if __name__ == "__main__":

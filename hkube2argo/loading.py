@@ -191,6 +191,9 @@ def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, dict[Loc, int]]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:  # PyYAML >= 6.0.4 stops very deep documents itself
+            raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep",
+                                               (), file, line)]) from None
         raise ValidationFailed([Diagnostic(f"invalid YAML: {problem}", (), file, line)]) from None
     except yaml.YAMLError as exc:
         raise ValidationFailed([Diagnostic(f"invalid YAML: {exc}", (), file)]) from None

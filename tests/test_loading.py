@@ -99,3 +99,14 @@ def test_files_and_folders(tmp_path: Path) -> None:
     (tmp_path / "latin1.yaml").write_bytes(b"name: \xe9\n")
     with pytest.raises(ValidationFailed, match="not UTF-8"):
         load_file(tmp_path / "latin1.yaml")
+
+
+@pytest.mark.parametrize("depth", [150, 1200])
+def test_too_deep_is_one_clear_error_whatever_the_parser(depth: int) -> None:
+    """Past 100 levels: our message, whether our builder or PyYAML (6.0.4 limits depth
+    itself) or json's recursion stops first."""
+    for text, fmt in (("a: " + "[" * depth + "]" * depth, "yaml"),
+                      ('{"a": ' + "[" * depth + "]" * depth + "}", "json")):
+        with pytest.raises(ValidationFailed) as caught:
+            parse_text(text, "deep." + fmt, fmt)
+        assert "nested more than 100 levels deep" in caught.value.errors[0].message

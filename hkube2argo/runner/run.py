@@ -149,10 +149,12 @@ class Runner:
     def __init__(self, state: Path = DEFAULT_STATE, workers: int | None = None,
                  config: ClusterConfig = DEFAULT,
                  on_event: Callable[[Event], None] | None = None, warm: bool = True,
-                 debug_node: str | None = None):
+                 debug_node: str | None = None,
+                 on_job: Callable[[str, Path], None] | None = None):
         self.state = state.resolve()  # task folders and H2A_ROOT must be absolute
         self.warm = warm
         self.debug_node = debug_node
+        self.on_job = on_job  # told each job's id and folder before it runs
         self.workers = workers or os.cpu_count() or 2
         self.config = config
         self.on_event = on_event
@@ -256,6 +258,8 @@ class Runner:
         arguments = {a["name"]: a for a in workflow["spec"].get("arguments", {})
                      .get("artifacts", [])}
         deadline = workflow["spec"].get("activeDeadlineSeconds")
+        if self.on_job is not None:
+            self.on_job(job_id, folder)
         started = time.time()
         outcome = engine.run(arguments, float(deadline) if deadline else None)
         took = round(time.time() - started, 3)
