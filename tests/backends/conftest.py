@@ -4,16 +4,11 @@ an S3 endpoint (moto's server on 127.0.0.1) reached with the real ``minio`` clie
 from __future__ import annotations
 
 import itertools
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import minio
 import pytest
 import yaml
 
@@ -22,9 +17,6 @@ from hkube2argo.config import ClusterConfig
 
 from .fake_argo import TOKEN, FakeArgo, serve
 
-pytest.importorskip("moto.server")
-minio = pytest.importorskip("minio")
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 ACCESS, SECRET = "h2a-access", "h2a-secret"
@@ -32,37 +24,8 @@ NAMESPACE = "pipelines"
 _buckets = itertools.count(1)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def s3_port() -> Iterator[int]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start")
-                time.sleep(0.1)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def s3_client(port: int) -> minio.Minio:

@@ -29,13 +29,13 @@ from hkube2argo.backends.argo import (
 from hkube2argo.config import ClusterConfig
 from hkube2argo.diagnostics import ValidationFailed
 from hkube2argo.runtime.values import decode_raw
+from tests.conftest import free_port
 
 from .conftest import (
     EXAMPLES,
     NAMESPACE,
     ROOT,
     apply_all,
-    free_port,
     load,
     s3_client,
 )

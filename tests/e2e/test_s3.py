@@ -4,18 +4,15 @@ Argo, readable with the real ``minio`` client; a bad endpoint is a clear one-lin
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
+import minio
 import pytest
 
 from hkube2argo.runner.run import RunError, StorageSpec
+from tests.conftest import free_port
 
 from .conftest import (
     EXAMPLES,
@@ -26,44 +23,12 @@ from .conftest import (
     run_pipeline,
 )
 
-pytest.importorskip("moto.server")
-minio = pytest.importorskip("minio")
-
 BUCKET = "h2a-test"
 ACCESS, SECRET = "h2a-access", "h2a-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def s3_port() -> Iterator[int]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
-                break
-            except urllib.error.HTTPError:
-                break  # it answers
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("moto_server did not start")
-                time.sleep(0.1)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture
