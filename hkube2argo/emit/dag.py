@@ -67,6 +67,7 @@ def _task_unit(task: Task, templates: TemplateSet) -> Unit:
         params = {"task": task.key}
         if task.kind == "run":
             params["index"] = "{{item}}" if looped else "0"  # no {{item}} outside loops
+            params.update(templates.task_arguments(task))
         if task.kind == "collect":
             params["total"] = resolve(task.total)
         if task.kind == "max":
@@ -93,7 +94,8 @@ def _group_unit(group: Group, graph: JobGraph, templates: TemplateSet) -> Unit:
         task = graph.task(key)
         dag_task = m.DAGTask(
             name=key, template=templates.for_task(task),
-            arguments=_params(task=key, index="{{inputs.parameters.index}}"),
+            arguments=_params(task=key, index="{{inputs.parameters.index}}",
+                              **templates.task_arguments(task)),
             dependencies=task.inner or None, continue_on=m.ContinueOn(failed=True))
         if task.when_within is not None:
             param = f"size-{key}"

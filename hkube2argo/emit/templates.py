@@ -110,9 +110,15 @@ def _command(mode: str, *extra: str) -> list[str]:
     return ["python3", "-m", "hkube2argo.runtime", mode, *extra]
 
 
+# Argo v4's full CRDs allow 200 templates per spec. Beyond this many algorithm templates,
+# algorithms share templates and each task names its own image, code and pod settings.
+SHARED_THRESHOLD = 150
+
+
 @dataclass(frozen=True)
 class Variant:
-    """What makes two nodes of one algorithm need different templates."""
+    """What makes two nodes need different templates: normally the algorithm, retry, ttl
+    and batch shape; in shared mode the algorithm is replaced by its kind of runtime."""
 
     algorithm: str | None
     kind: str
@@ -121,8 +127,13 @@ class Variant:
     fans_out: bool
 
     @classmethod
-    def of(cls, node: PlanNode) -> Variant:
-        return cls(node.algorithm, node.kind, (node.retry.policy, node.retry.limit), node.ttl,
+    def of(cls, node: PlanNode, plan: Plan | None = None) -> Variant:
+        """``plan`` given: the shared-mode variant (per runtime, not per algorithm)."""
+        algorithm = node.algorithm
+        if plan is not None and algorithm:
+            spec = plan.algorithm(algorithm)
+            algorithm = f"~{spec.type}-{spec.env}" if spec else algorithm
+        return cls(algorithm, node.kind, (node.retry.policy, node.retry.limit), node.ttl,
                    node.fans_out)
 
 
@@ -139,7 +150,10 @@ class TemplateSet:
         self.by_variant: dict[Variant, str] = {}
         self.names: set[str] = set()
         self.outputs: dict[Variant, set[str]] = {}
+        self.shared = False  # set by build() when algorithms must share templates
 
+    def variant(self, node: PlanNode) -> Variant:
+        return Variant.of(node, self.plan if self.shared else None)
     def _name(self, base: str) -> str:
         name, n = base, 2
         while name in self.names:
@@ -149,24 +163,47 @@ class TemplateSet:
 
     def for_task(self, task: Task) -> str:
         if task.kind == "run":
-            return self.by_variant[Variant.of(self.plan.node(task.node or ""))]
+            return self.by_variant[self.variant(self.plan.node(task.node or ""))]
         return task.kind
 
+    def task_arguments(self, task: Task) -> dict[str, str]:
+        """Shared mode: what a task adds to name its algorithm's image, code and pod."""
+        if not self.shared or task.kind != "run" or not task.node:
+            return {}
+        node = self.plan.node(task.node)
+        alg = self.plan.algorithm(node.algorithm) if node.algorithm else None
+        if alg is None:
+            return {}
+        out = {"patch": pod_patch(alg, self.config)}
+        if alg.type == "Code":
+            out["code"] = self.code_keys[alg.name]
+        else:
+            out["image"] = _no_tags(alg.image or "", "algorithmImage")
+        return out
+
     def build(self) -> list[m.Template]:
+        runs = [self.plan.node(t.node or "") for t in self.graph.tasks if t.kind == "run"]
+        self.shared = len({Variant.of(n) for n in runs}) > SHARED_THRESHOLD
         for task in self.graph.tasks:
             if task.kind == "run":
-                self.outputs.setdefault(Variant.of(self.plan.node(task.node or "")),
+                self.outputs.setdefault(self.variant(self.plan.node(task.node or "")),
                                         set()).update(task.outputs)
         for task in self.graph.tasks:
             if task.kind == "run":
-                variant = Variant.of(self.plan.node(task.node or ""))
+                node = self.plan.node(task.node or "")
+                variant = self.variant(node)
                 if variant not in self.by_variant:
-                    node = self.plan.node(task.node or "")
-                    base = f"alg-{naming.task_name(node.algorithm)}" if node.algorithm \
-                        else "output"
+                    if self.shared and node.algorithm:
+                        alg = self.plan.algorithm(node.algorithm)
+                        base = f"alg-shared-{(alg.type if alg else 'code').lower()}"
+                    else:
+                        base = f"alg-{naming.task_name(node.algorithm)}" if node.algorithm \
+                            else "output"
                     self.by_variant[variant] = self._name(base)
-                    self.templates.append(self.algorithm_template(
-                        self.by_variant[variant], node, sorted(self.outputs[variant])))
+                    make = self.shared_template if self.shared and node.algorithm \
+                        else self.algorithm_template
+                    self.templates.append(make(self.by_variant[variant], node,
+                                               sorted(self.outputs[variant])))
         kinds = {t.kind for t in self.graph.tasks}
         steps = [self.prepare_template(), self.results_template()]
         if self.plan.webhooks:
@@ -245,6 +282,39 @@ class TemplateSet:
             active_deadline_seconds=m.IntOrString(str(ttl + TTL_GRACE)) if ttl else None,
         )
 
+    def shared_template(self, name: str, node: PlanNode, outputs: list[str]) -> m.Template:
+        """One template for every algorithm of a runtime (shared mode): the task gives the
+        code key (or the image) and a podSpecPatch with the algorithm's resources, env,
+        node selector and volumes. Template metadata (labels, annotations) cannot vary
+        per task, so algorithms' labels and annotations are not applied in this mode."""
+        alg = self.plan.algorithm(node.algorithm or "")
+        assert alg is not None
+        template = self.algorithm_template(name, node, outputs)
+        assert template.inputs is not None and template.container is not None
+        params = [m.Parameter(name="patch", default="{}")]
+        template.container.env = runtime_env(self.config)
+        template.container.resources = None
+        template.container.volume_mounts = None
+        template.volumes = None
+        template.node_selector = None
+        template.metadata = None
+        if alg.type == "Code":
+            params.append(m.Parameter(name="code"))
+            for artifact in template.inputs.artifacts or []:
+                if artifact.name == "code":
+                    artifact.s3 = m.S3Artifact(key="{{inputs.parameters.code}}")
+        else:
+            params.append(m.Parameter(name="image"))
+            template.container.image = "{{inputs.parameters.image}}"
+            template.volumes = [m.Volume(name="h2a-runtime", empty_dir=m.EmptyDirVolumeSource())]
+            template.container.volume_mounts = [m.VolumeMount(name="h2a-runtime",
+                                                              mount_path=RUNTIME_MOUNT)]
+            template.container.env += [m.EnvVar(name="PYTHONPATH", value=RUNTIME_MOUNT),
+                                       m.EnvVar(name="H2A_CODE_DIR", value=IMAGE_CODE_DIR)]
+        template.inputs.parameters = [*(template.inputs.parameters or []), *params]
+        template.pod_spec_patch = "{{inputs.parameters.patch}}"
+        return template
+
     def step(self, name: str, command: list[str], *, outputs: list[str],
              params: list[str] = (), spec: bool = True,  # type: ignore[assignment]
              extra_inputs: list[m.Artifact] = ()) -> m.Template:  # type: ignore[assignment]
@@ -316,6 +386,32 @@ class TemplateSet:
             name="results-key", global_name="hkube2argo-results",
             value_from=m.ValueFrom(path=f"{artifacts.ROOT}/counts/results-key", default=""))]
         return template
+
+
+def pod_patch(alg: AlgorithmSpec, config: ClusterConfig) -> str:
+    """An algorithm's pod settings as Argo's podSpecPatch (strategic merge on the pod):
+    the main container's resources, env and mounts, the node selector, the volumes."""
+    import json
+
+    desc = alg.descriptor
+    for field in ("nodeSelector", "volumes", "volumeMounts", "mounts"):
+        _no_tags_in(desc.get(field), field)
+    volumes, mounts = _volumes(desc)
+    main: dict[str, Any] = {"name": "main", "resources": resources(alg, config).model_dump(
+        mode="json", by_alias=True, exclude_none=True)}
+    env = env_vars(desc.get("algorithmEnv"), "algorithmEnv")
+    if env:
+        main["env"] = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in env]
+    if mounts:
+        main["volumeMounts"] = [v.model_dump(mode="json", by_alias=True, exclude_none=True)
+                                for v in mounts]
+    patch: dict[str, Any] = {"containers": [main]}
+    if desc.get("nodeSelector"):
+        patch["nodeSelector"] = {k: str(v) for k, v in sorted(desc["nodeSelector"].items())}
+    if volumes:
+        patch["volumes"] = [v.model_dump(mode="json", by_alias=True, exclude_none=True)
+                            for v in volumes]
+    return json.dumps(patch, sort_keys=True, separators=(",", ":"))
 
 
 def _volumes(desc: Any) -> tuple[list[m.Volume], list[m.VolumeMount]]:

@@ -10,6 +10,7 @@ parameters read from their files.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -136,7 +137,10 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
             return Attempt(exit_code=-1, message=str(exc))
     container = template["container"]
     env = dict(os.environ)
-    for var in container.get("env", []):
+    patch = json.loads(template.get("podSpecPatch") or "{}")
+    patched = [v for c in patch.get("containers", []) if c.get("name") == "main"
+               for v in c.get("env", [])]
+    for var in [*container.get("env", []), *patched]:
         if "value" not in var:
             continue  # valueFrom (Secrets, fieldRef) exists only in a cluster
         env[var["name"]] = _env_value(folder, var["value"])

@@ -12,7 +12,7 @@ SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef"
         "synchronization", "templates", "workflowMetadata", "hooks"}
 HOOKS = {"exit": None, "running": 'workflow.status == "Running"'}
 TEMPLATE = {"name", "inputs", "outputs", "container", "dag", "retryStrategy",
-            "activeDeadlineSeconds", "metadata", "nodeSelector"}
+            "activeDeadlineSeconds", "metadata", "nodeSelector", "podSpecPatch"}
 TASK = {"name", "template", "arguments", "dependencies", "withSequence", "continueOn", "when"}
 CONTAINER = {"image", "imagePullPolicy", "command", "args", "env", "resources"}
 RETRY = {"limit", "retryPolicy", "expression"}
