@@ -161,7 +161,7 @@ def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
 
 def _bytes_for_node(value: Any) -> Any:
     """Bytes cross to Node.js tagged; the shim turns them into Buffers."""
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, (bytes, bytearray)):
         import base64
 
         return {"$h2aBytes": base64.b64encode(bytes(value)).decode("ascii")}

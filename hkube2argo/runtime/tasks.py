@@ -164,7 +164,7 @@ def zip_batch(spec: dict[str, Any]) -> int:
                 for i in range(size))
     count = 0
     for count, row in enumerate(rows, start=1):
-        for (slot, _), value in zip(columns, row, strict=True):
+        for (slot, _), value in zip(columns, row):  # same length by construction
             io.write_json(io.outbox(f"{layout.inbox_item(spec['target'], count)}/{slot}.json"),
                           succeeded(value))
     io.write_count("count", count)

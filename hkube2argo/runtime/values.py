@@ -54,7 +54,7 @@ def decode_raw(text: str) -> Any:
 
 def succeeded(result: Any) -> dict[str, Any]:
     """The envelope of a successful task; bytes results travel base64-encoded."""
-    if isinstance(result, bytes | bytearray):
+    if isinstance(result, (bytes, bytearray)):
         return {"status": "succeed", "resultBytes": base64.b64encode(bytes(result)).decode()}
     return {"status": "succeed", "result": result}
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ def run_spec(*, entry: str | None = None, env: str | None = "python", input: Any
 @dataclass
 class Task:
     root: Path
+    interpreter: str = sys.executable  # an older Python for the image-algorithm tests
+    extra_env: dict[str, str] = field(default_factory=dict)  # added to every run
 
     # -- laying the folder out -----------------------------------------------------------
 
@@ -97,13 +99,15 @@ class Task:
 
     # -- running ---------------------------------------------------------------------------
 
+
     def command(self, mode: str, *args: str) -> list[str]:
-        return [sys.executable, "-m", "hkube2argo.runtime", mode, *args]
+        return [self.interpreter, "-m", "hkube2argo.runtime", mode, *args]
 
     def run(self, mode: str, *args: str, timeout: float = 30,
             **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(mode, *args), cwd=self.root,
-                              env=base_env(self.root, **env), capture_output=True, text=True,
+                              env=base_env(self.root, **{**self.extra_env, **env}),
+                              capture_output=True, text=True,
                               timeout=timeout, check=False)
 
     def popen(self, mode: str, *args: str, new_group: bool = False,
@@ -111,7 +115,8 @@ class Task:
         """Started in the background; ``new_group``: in its own process group, as Argo's
         emissary starts the main container's command (it signals the whole group)."""
         return subprocess.Popen(self.command(mode, *args), cwd=self.root,
-                                env=base_env(self.root, **env), stdout=subprocess.PIPE,
+                                env=base_env(self.root, **{**self.extra_env, **env}),
+                                stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=new_group)
 
     # -- reading back ---------------------------------------------------------------------
