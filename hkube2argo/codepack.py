@@ -64,3 +64,9 @@ def digest(data: bytes) -> str:
 
 def code_key(key_prefix: str, algorithm: str, data: bytes) -> str:
     return f"{key_prefix}/algorithms/{algorithm}/{digest(data)}.tar.gz"
+
+
+def names(data: bytes) -> list[str]:
+    """The file names inside packed code (``pack``'s output)."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        return [member.name for member in archive.getmembers() if member.isfile()]

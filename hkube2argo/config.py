@@ -32,6 +32,9 @@ class ClusterConfig:
     event_source: str = "hkube2argo-workflows"
     event_source_event: str = "workflow-updates"
     registry_secret: str = "hkube2argo-registry"  # docker config for algorithm builds
+    # The daemonless builder of `algorithm apply --build` (emit/build.py); pinned. Google
+    # archived kaniko in 2025: v1.23.2 is its last release (forks publish the same flags).
+    kaniko_image: str = "gcr.io/kaniko-project/executor:v1.23.2"
     minio_secret: str = "hkube2argo-minio"
     minio_access_key_key: str = "accesskey"
     minio_secret_key_key: str = "secretkey"

@@ -393,16 +393,34 @@ def algorithm_group() -> None:
 @click.option("--cpu", type=float, help="Cores (e.g. 0.5).")
 @click.option("--mem", help="Memory with a unit (e.g. 512Mi).")
 @click.option("--gpu", type=float, help="GPUs.")
+@click.option("--build", is_flag=True,
+              help="Also build the algorithm's image from its code on Argo (kaniko) and push "
+                   "it to --registry; compiles use it once the build has succeeded.")
+@click.option("--forceBuild", "--force-build", "force_build", is_flag=True,
+              help="With --build: build even when this code and recipe were built already.")
+@click.option("--registry", envvar="HKUBE2ARGO_REGISTRY", metavar="HOST/NAMESPACE",
+              help="Where --build pushes <registry>/<algorithm>:<version>: the chart's "
+                   "registry.registry/registry.namespace, e.g. registry.example.com/my-team "
+                   "or docker.io/my-user [HKUBE2ARGO_REGISTRY].")
 @_options
 @_errors
 def algorithm_apply(name: str | None, file: Path | None, code_path: Path | None,
                     entry_point: str | None, env: str | None, image: str | None,
-                    cpu: float | None, mem: str | None, gpu: float | None,
+                    cpu: float | None, mem: str | None, gpu: float | None, build: bool,
+                    force_build: bool, registry: str | None,
                     state_dir: Path | None, fmt: str, as_json: bool) -> None:
     """Store an algorithm (POST /store/algorithms/apply).
 
     Creates or updates it from FILE and/or the flags, which win over the file. Code (a
-    folder, .zip or .tar.gz) is packed and stored under its content key."""
+    folder, .zip or .tar.gz) is packed and stored under its content key.
+
+    With --build (Argo only), an Argo Workflow builds the algorithm's image from the
+    code (requirements.txt or package.json installed, or dependencyInstallCmd run) and
+    pushes it to --registry with the registry Secret of the chart. `algorithm get NAME`
+    shows the build's status; once it has succeeded, compiles (exec raw, pipeline store)
+    run the algorithm from that image. A pipeline stored before must be stored again."""
+    if force_build and not build:
+        raise click.UsageError("--forceBuild goes with --build")
     flags = {"name": name, "env": env, "entryPoint": entry_point, "algorithmImage": image,
              "cpu": cpu, "mem": mem, "gpu": gpu,
              "codePath": str(code_path.resolve()) if code_path else None}
@@ -425,7 +443,13 @@ def algorithm_apply(name: str | None, file: Path | None, code_path: Path | None,
             if "codePath" in folded and file is not None and "codePath" not in flags:
                 folded["codePath"] = str((file.parent / folded["codePath"]).resolve())
             body = {**folded, **flags}
-        answers.append(backend.apply_algorithm(body, source))
+        if build:
+            if "build" not in inspect.signature(backend.apply_algorithm).parameters:
+                raise BackendError(f"the {backend.name} backend cannot build images")
+            answers.append(backend.apply_algorithm(  # type: ignore[call-arg]
+                body, source, build=True, registry=registry, force_build=force_build))
+        else:
+            answers.append(backend.apply_algorithm(body, source))
     _emit(answers[0] if len(answers) == 1 else answers, fmt, as_json)
 
 

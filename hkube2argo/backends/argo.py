@@ -65,6 +65,7 @@ Argo Server cannot write (``kubectl`` can); ``store_pipeline`` does not touch it
 from __future__ import annotations
 
 import copy
+import dataclasses
 import ipaddress
 import json
 import os
@@ -84,6 +85,7 @@ from pydantic import ValidationError
 from .. import codepack, lint, naming
 from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
 from ..diagnostics import Diagnostic, ValidationFailed
+from ..emit import build as emit_build
 from ..emit import compile_plan
 from ..emit.cron import cron_name
 from ..emit.dag import DagTooLarge
@@ -418,11 +420,14 @@ class ArgoBackend:
             data = self.objects.get_json(key) if key.endswith(".json") else None
             if not isinstance(data, dict):
                 continue
+            data = self._with_build(key, data)
             try:
                 algorithm = Algorithm.model_validate(data)
             except ValidationError:
                 continue  # never stored by apply_algorithm; reported as not stored if used
             spec = algorithm_spec(algorithm, None)
+            if _built(data, spec.type):  # its image holds the code: an image algorithm
+                spec = dataclasses.replace(spec, type="Image", image=data["algorithmImage"])
             catalog.specs[algorithm.name] = spec
             path = (data.get("fileInfo") or {}).get("path")
             if spec.type == "Code" and isinstance(path, str):
@@ -724,7 +729,13 @@ class ArgoBackend:
 
     # --- algorithms -----------------------------------------------------------------------
 
-    def apply_algorithm(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
+    def apply_algorithm(self, descriptor: dict[str, Any], source: str, *, build: bool = False,
+                        registry: str | None = None,
+                        force_build: bool = False) -> dict[str, Any]:
+        """HKube's ``POST /store/algorithms/apply``. With ``build``, also submit the Workflow
+        that builds the algorithm's image from its code (``emit/build.py``) and pushes it to
+        ``registry`` (``HOST/NAMESPACE``); the same code and recipe are never built twice
+        (``force_build`` does it anyway). See ``_build_record`` for when compiles use it."""
         src = Source(source)
         if not isinstance(descriptor, dict):
             raise ValidationFailed([src.diag("an algorithm descriptor must be an object")])
@@ -737,8 +748,18 @@ class ArgoBackend:
         unrunnable = algorithm.runnable_problems()
         if unrunnable:
             raise ValidationFailed([src.diag(msg, moved.get(f, (f,))) for f, msg in unrunnable])
+        if build and not algorithm.code_path:
+            raise BackendError(f"algorithm {algorithm.name}: --build builds an image from the "
+                               "algorithm's code, and it has none (give code.path)")
+        if build and not (registry or "").strip():
+            raise BackendError("--build needs the registry to push to: --registry HOST/NAMESPACE "
+                               "or HKUBE2ARGO_REGISTRY (the chart's registry.registry and "
+                               "registry.namespace)")
         stored = algorithm.wire()
         messages = []
+        submit: dict[str, Any] | None = None
+        key = self._algorithm_key(algorithm.name)
+        old = self.objects.get_json(key)
         if algorithm.code_path:
             path = resolve_code_path(algorithm.code_path, source)
             assert path is not None
@@ -747,31 +768,136 @@ class ArgoBackend:
                     f"code.path '{algorithm.code_path}' does not exist (looked for {path})",
                     moved.get("codePath", ("codePath",)))])
             data = codepack.pack(path)
-            key = codepack.code_key(self.prefix, algorithm.name, data)
-            if self.objects.exists(key):
-                messages.append(f"code unchanged ({key})")
-            else:
-                self.objects.put(key, data, "application/gzip")
-                messages.append(f"code uploaded to s3://{self.objects.bucket}/{key}")
+            code_key = codepack.code_key(self.prefix, algorithm.name, data)
             stored.pop("codePath", None)
             stored["type"] = algorithm.effective_type
-            stored["fileInfo"] = {"path": key, "checksum": codepack.digest(data),
+            stored["fileInfo"] = {"path": code_key, "checksum": codepack.digest(data),
                                   "fileSize": len(data), "fileExt": "tar.gz"}
-        key = self._algorithm_key(algorithm.name)
-        existed = self.objects.exists(key)
+            previous, submit = self._plan_build(stored, old, code_key, data, source,
+                                                build=build, registry=registry,
+                                                force=force_build)
+            if previous is not None:  # the same code and recipe: its build still stands
+                stored["build"] = previous
+                stored["buildId"] = previous.get("buildId")
+                if previous.get("status") == "completed":
+                    stored.setdefault("algorithmImage", previous.get("image"))
+            if self.objects.exists(code_key):
+                messages.append(f"code unchanged ({code_key})")
+            else:
+                self.objects.put(code_key, data, "application/gzip")
+                messages.append(f"code uploaded to s3://{self.objects.bucket}/{code_key}")
+            if build and submit is None:
+                state = previous.get("status") if previous else "?"
+                messages.append(f"image {previous.get('image') if previous else '?'} "
+                                f"{'already built' if state == 'completed' else 'is being built'}"
+                                f" (build {stored.get('buildId')}, {state}): not built again "
+                                "(--forceBuild to build anyway)")
+        answer: dict[str, Any] = {}
+        if submit is not None:
+            created = self._create(submit["workflow"])
+            build_id = (created.get("metadata") or {}).get("name")
+            if not build_id:
+                raise BackendError("the Argo Server created the build Workflow but returned no "
+                                   "name")
+            stored["build"] = {"buildId": build_id, "image": submit["image"],
+                               "tag": submit["tag"], "codeKey": submit["codeKey"],
+                               "status": "pending", "startTime": _now_ms()}
+            stored["buildId"] = build_id
+            answer["buildId"] = build_id
+            messages.append(f"build {build_id} submitted: {submit['image']} (hkube2argo "
+                            f"algorithm get {algorithm.name} shows its status)")
+        existed = isinstance(old, dict)
         stored["modified"] = _now_ms()
         self.objects.put_json(key, stored)
         messages.insert(0, f"algorithm {algorithm.name} {'updated' if existed else 'created'}")
-        return {"messages": messages, "algorithm": stored}
+        return {"messages": messages, "algorithm": stored, **answer}
 
-    def get_algorithm(self, name: str) -> dict[str, Any]:
-        stored = self.objects.get_json(self._algorithm_key(name))
-        if not isinstance(stored, dict):
-            raise NotFound(f"algorithm {name} is not stored")
+    def _plan_build(self, stored: dict[str, Any], old: Any, code_key: str, data: bytes,
+                    source: str, *,
+                    build: bool, registry: str | None,
+                    force: bool) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(the earlier build record that still applies, the build to submit). Everything
+        that can be refused (``{{`` in dependencyInstallCmd, a bad baseImage or registry)
+        is refused here, before anything is uploaded or sent."""
+        files = codepack.names(data)
+        previous = None
+        try:
+            tag = emit_build.image_tag(stored, codepack.digest(data), self.config, files)
+            image = emit_build.destination(registry or "", stored["name"], tag) if build \
+                else None
+        except EmitError as exc:
+            if not build:  # no build asked: an old build record simply stops applying
+                return None, None
+            raise ValidationFailed([Diagnostic(str(exc), (), source)]) from None
+        record = old.get("build") if isinstance(old, dict) else None
+        if isinstance(record, dict) and record.get("codeKey") == code_key \
+                and record.get("tag") == tag and (image is None or record.get("image") == image):
+            previous = self._build_record(record)
+            if previous.get("status") == "failed":
+                previous = None if build else previous
+        if not build or (previous is not None and not force):
+            return previous, None
+        try:
+            workflow = emit_build.build_workflow(stored, code_key, image or "", self.config,
+                                                 files)
+        except EmitError as exc:
+            raise ValidationFailed([Diagnostic(str(exc), (), source)]) from None
+        workflow["metadata"]["namespace"] = self.namespace
+        self._lint([workflow])
+        return None, {"workflow": workflow, "image": image, "tag": tag, "codeKey": code_key}
+
+    def _build_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The build record with its status read from the build Workflow's phase while it is
+        not finished. **The rule:** compiles use the built image only once its Workflow has
+        Succeeded (status ``completed``); until then, and after a failure, the algorithm
+        runs from its code on the runtime image, as without ``--build``."""
+        if record.get("status") in ("completed", "failed") or not record.get("buildId"):
+            return record
+        build_id = str(record["buildId"])
+        try:
+            workflow = self.http.call("GET", self._path("Workflow", build_id), missing="gone")
+        except NotFound:
+            return {**record, "status": "failed",
+                    "error": f"the build Workflow {build_id} is gone from namespace "
+                             f"{self.namespace} (deleted or garbage-collected) before it was "
+                             "seen to succeed: apply --build again"}
+        status_ = workflow.get("status") or {}
+        state = _state(workflow)
+        out = {**record, "status": state}
+        finished = _ms(_parse_time(status_.get("finishedAt")))
+        if finished:
+            out["endTime"] = finished
+        if state in ("failed", STOPPED):
+            out["status"] = "failed"
+            out["error"] = status_.get("message") or "the build failed (argo logs " \
+                                                     f"{build_id})"
+        return out
+
+    def _with_build(self, key: str, stored: dict[str, Any]) -> dict[str, Any]:
+        """A stored algorithm with its pending build's status refreshed (and recorded)."""
+        record = stored.get("build")
+        if not isinstance(record, dict):
+            return stored
+        fresh = self._build_record(record)
+        if fresh == record:
+            return stored
+        stored = {**stored, "build": fresh}
+        if fresh.get("status") == "completed" and not stored.get("algorithmImage"):
+            stored["algorithmImage"] = fresh.get("image")
+        self.objects.put_json(key, stored)
         return stored
 
+    def get_algorithm(self, name: str) -> dict[str, Any]:
+        key = self._algorithm_key(name)
+        stored = self.objects.get_json(key)
+        if not isinstance(stored, dict):
+            raise NotFound(f"algorithm {name} is not stored")
+        return self._with_build(key, stored)
+
     def list_algorithms(self) -> list[dict[str, Any]]:
-        return self._list(f"{self.prefix}/store/algorithms")
+        return [self._with_build(self._algorithm_key(str(a.get("name"))), a)
+                if isinstance(a.get("build"), dict) else a
+                for a in self._list(f"{self.prefix}/store/algorithms")]
 
     def delete_algorithm(self, name: str) -> dict[str, Any]:
         """The descriptor only: code objects are content-addressed and may still be read
@@ -784,6 +910,14 @@ class ArgoBackend:
 
 
 # --- reading a Workflow -----------------------------------------------------------------------
+
+
+def _built(stored: dict[str, Any], kind: str) -> bool:
+    """A Code algorithm whose build Workflow has Succeeded (``_build_record``'s rule)."""
+    record = stored.get("build")
+    return kind == "Code" and isinstance(record, dict) \
+        and record.get("status") == "completed" and bool(record.get("image")) \
+        and stored.get("algorithmImage") == record.get("image")
 
 
 def _ours(key: str) -> bool:

@@ -490,9 +490,16 @@ class EmbeddedBackend:
                 "expected one algorithm descriptor", (), source)])
         return next(iter(catalog.specs.values()))
 
-    def apply_algorithm(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
+    def apply_algorithm(self, descriptor: dict[str, Any], source: str, *, build: bool = False,
+                        registry: str | None = None,
+                        force_build: bool = False) -> dict[str, Any]:
         """HKube's ``POST /store/algorithms/apply``: create or update; code is packed,
-        kept under its content key in the storage and unpacked in the store."""
+        kept under its content key in the storage and unpacked in the store. No image
+        builds here (``build`` is refused): code algorithms run from their code."""
+        if build:
+            raise BackendError("algorithm builds run on Argo only (set ARGO_SERVER): this "
+                               "machine has no container builder; without --build the code "
+                               "runs as is")
         spec = self._algorithm_spec(descriptor, source)
         stored: dict[str, Any] = thaw(spec.descriptor)  # type: ignore[assignment]
         stored["type"] = spec.type

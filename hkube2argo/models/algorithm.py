@@ -102,7 +102,7 @@ class Algorithm(OpenHKubeModel):
 
     quiet_keys: ClassVar[frozenset[str]] = frozenset({
         "created", "modified", "auditTrail", "fileInfo", "gitRepository", "errors",
-        "readme", "cpuLimits",
+        "readme", "cpuLimits", "build", "buildId",
     })
 
     name: AlgorithmName
