@@ -213,10 +213,6 @@ class ParsedInput:
     refs: tuple[tuple[Loc, Ref], ...]
     errors: tuple[tuple[Loc, str], ...]
 
-    @property
-    def batch_sources(self) -> tuple[tuple[Loc, Ref], ...]:
-        return tuple((loc, ref) for loc, ref in self.refs if ref.is_batch)
-
 
 def parse_input(value: Any) -> ParsedInput:
     """Parse every string leaf; grammar errors are collected, not raised."""

@@ -19,10 +19,6 @@ OUT_DIR = "out"  # everything here is uploaded under the job prefix, same relati
 RAW_DIR = "raw"  # raw artifacts (pipeline spec, flowInput) for the prepare task
 COUNTS_DIR = "counts"  # small numbers that become Argo output parameters
 
-RESULTS_TASK = "~results"
-COLLECT_SUFFIX = "~collect"
-ZIP_SUFFIX = "~zip"
-
 
 _resolved: dict[str, str] = {}
 
