@@ -43,13 +43,14 @@ from typing import Any, TypeVar
 import urllib3
 
 from ..config import ClusterConfig
+from ..runner.store import MISSING_CODES, read_object
 from .base import BackendError
 
 ENDPOINT_ENV = "HKUBE2ARGO_S3_ENDPOINT"
 SECURE_ENV = "HKUBE2ARGO_S3_SECURE"
 ACCESS_ENVS = ("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY")
 SECRET_ENVS = ("AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY")
-MISSING = ("NoSuchKey", "NoSuchObject")
+MISSING = MISSING_CODES
 REFUSED = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 T = TypeVar("T")
@@ -160,24 +161,9 @@ class ObjectStore:
     # --- operations -------------------------------------------------------------------------
 
     def get(self, key: str) -> bytes | None:
-        from minio.error import S3Error
-
         self.check()
-
-        def read() -> bytes | None:
-            try:
-                response = self.client.get_object(self.bucket, key)
-            except S3Error as exc:
-                if exc.code in MISSING:
-                    return None
-                raise
-            try:
-                return response.read()
-            finally:
-                response.close()
-                response.release_conn()
-
-        return self._call(f"read s3://{self.bucket}/{key}", read)
+        return self._call(f"read s3://{self.bucket}/{key}",
+                          lambda: read_object(self.client, self.bucket, key))
 
     def get_json(self, key: str) -> Any:
         data = self.get(key)

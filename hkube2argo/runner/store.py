@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Store(Protocol):
@@ -51,6 +51,26 @@ class LocalStore:
         return str(self.base)
 
 
+MISSING_CODES = ("NoSuchKey", "NoSuchObject")
+
+
+def read_object(client: Any, bucket: str, key: str) -> bytes | None:
+    """One object's bytes through the minio client; None when there is no such key."""
+    from minio.error import S3Error
+
+    try:
+        response = client.get_object(bucket, key)
+    except S3Error as exc:
+        if exc.code in MISSING_CODES:
+            return None
+        raise
+    try:
+        return response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
 class S3Store:
     """The same operations over S3 with the ``minio`` client."""
 
@@ -66,19 +86,7 @@ class S3Store:
             self.client.make_bucket(bucket)
 
     def get(self, key: str) -> bytes | None:
-        from minio.error import S3Error
-
-        try:
-            response = self.client.get_object(self.bucket, key)
-        except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchObject"):
-                return None
-            raise
-        try:
-            return response.read()
-        finally:
-            response.close()
-            response.release_conn()
+        return read_object(self.client, self.bucket, key)
 
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
