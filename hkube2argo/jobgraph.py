@@ -2,10 +2,12 @@
 loop is, and the routes along which data flows (see ``docs/dataplane.md``).
 
 Still no Argo words: the emitters turn this into DAG tasks and templates, the local
-runner runs what they emit. Every batch node becomes a loop task plus a ``--collect``
+runner runs what they emit. Every batch node becomes a loop task; it gets a ``--collect``
 task (HKube's batchTolerance, the summary for the results, re-indexing for ``#@``
-readers); a node with several batch sources gets a ``--zip`` task; nodes tied by wait-any
-(``*@``) run together, item by item, in one looped group.
+readers) unless it is *lean*: read only whole (``@Node``) by nodes that run once, which
+then judge its batchTolerance themselves, as does the results step. A node with several
+batch sources gets a ``--zip`` task; nodes tied by wait-any (``*@``) run together, item
+by item, in one looped group.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class _Builder:
         self.tasks: dict[str, Task] = {}
         self.routes: dict[str, list[dict[str, Any]]] = {PREPARE: []}
         self.results_slots: list[dict[str, Any]] = []
+        self.lean = {n.name for n in plan.nodes if self._lean(n)}
+        # (producer, path) -> the count its split writes: readers of the same array share it
+        self.count_names: dict[tuple[str, tuple[Any, ...]], str] = {}
+        # (producer, count) -> reader inboxes that get the size too (judging lean batches)
+        self.size_to: dict[tuple[str, str], list[dict[str, str]]] = {}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -95,9 +102,55 @@ class _Builder:
     def fans_out(self, node: str) -> bool:
         return self.nodes[node].fans_out
 
+    def _lean(self, node: PlanNode) -> bool:
+        """A batch node needs no collect step when every child reads it whole (``@Node``)
+        and runs once: those children and the results step can judge its batchTolerance
+        from the item envelopes they read anyway (a batch reader could not: its items are
+        tolerated, and an empty batch would judge nothing)."""
+        if node.batch is None or node.wait_any:
+            return False
+        for name in node.children:
+            child = self.nodes[name]
+            relations = next(p.relations for p in child.parents if p.node == node.name)
+            if relations != ("waitNode",) or child.fans_out:
+                return False
+        return True
+
+    def has_collect(self, node: str) -> bool:
+        return self.fans_out(node) and node not in self.lean
+
     def done_key(self, node: str) -> str:
         """The task to wait for when a reader needs all of ``node``."""
-        return self.collect_key(node) if self.fans_out(node) else self.key(node)
+        return self.collect_key(node) if self.has_collect(node) else self.key(node)
+
+    def count_for(self, producer: str, path: list[Any], reader: str) -> tuple[str, bool]:
+        """The count a split of ``path`` by ``producer`` writes, and whether this reader's
+        route is the one to write it (one parameter per array, not per reader)."""
+        known = self.count_names.get((producer, tuple(path)))
+        if known:
+            return known, False
+        name = f"n-{reader}"
+        self.count_names[producer, tuple(path)] = name
+        return name, True
+
+    def judge(self, node: str, slot: str, reader: str) -> dict[str, Any]:
+        """What a reader of a lean batch node needs to judge its batchTolerance: where the
+        items' envelopes are, and the batch's size (known now, or routed by whoever
+        counted the batch)."""
+        check: dict[str, Any] = {"nodeName": node, "slot": slot,
+                                 "tolerance": self.plan.options.batch_tolerance}
+        loop = self.tasks[self.key(node)].loop
+        assert loop is not None
+        if loop.static is not None:
+            check["total"] = loop.static
+        else:
+            assert loop.task and loop.name
+            size_slot = f"{self.key(node)}{MARK}size"
+            dests = self.size_to.setdefault((loop.task, loop.name), [])
+            if {"task": reader, "slot": size_slot} not in dests:
+                dests.append({"task": reader, "slot": size_slot})
+            check["size"] = size_slot
+        return check
 
     def route(self, producer: str, **route: Any) -> None:
         self.routes.setdefault(producer, []).append({k: v for k, v in route.items()
@@ -117,13 +170,17 @@ class _Builder:
         sources = [ref for ref in node.refs if ref.ref.is_batch]
         multi = len(sources) > 1
         refs_spec: list[dict[str, Any]] = []
+        checks: dict[str, dict[str, Any]] = {}
         for k, iref in enumerate(node.refs):
             slot = f"r{k}"
             refs_spec.append(self.reference(node, task, slot, iref, multi))
+            parent = iref.ref.node
+            if iref.ref.kind == "node" and parent in self.lean and parent not in checks:
+                checks[parent] = self.judge(parent, slot, key)
         if multi:
             self.zip_task(node, task, refs_spec)
         self.wait_any_loop(node, task)
-        if node.fans_out:
+        if self.has_collect(node.name):
             collect = self.add(Task(key=self.collect_key(node.name), kind="collect",
                                     node=node.name, depends=[key], outputs=["count"]))
             self.route(key, task=collect.key, slot="status", place="status")
@@ -133,11 +190,14 @@ class _Builder:
             slot = key
             place = "fanin" if node.fans_out else "shared"
             self.route(key, task=RESULTS, slot=slot, place=place)
-            if node.fans_out:
+            entry = {"nodeName": node.name, "algorithmName": node.algorithm,
+                     "slot": slot, "fansOut": node.fans_out}
+            if node.name in self.lean:
+                entry["check"] = self.judge(node.name, slot, RESULTS)
+            elif node.fans_out:
                 self.route(self.collect_key(node.name), task=RESULTS,
                            slot=f"{slot}{MARK}summary", place="shared")
-            self.results_slots.append({"nodeName": node.name, "algorithmName": node.algorithm,
-                                       "slot": slot, "fansOut": node.fans_out})
+            self.results_slots.append(entry)
         for dep in node.parents:
             if dep.relations == ("waitAny",):
                 continue  # the wait-any group orders these
@@ -145,6 +205,8 @@ class _Builder:
                     or not self.fans_out(dep.node):
                 task.depends.append(self.done_key(dep.node))
         task.spec = self.run_spec(node, key, refs_spec)
+        if checks:
+            task.spec["checks"] = list(checks.values())
 
     def reference(self, node: PlanNode, task: Task, slot: str, iref: Any,
                   multi: bool) -> dict[str, Any]:
@@ -164,11 +226,7 @@ class _Builder:
             spec["source"] = "shared"
             return spec
         if ref.kind == "flowInputBatch":
-            count = None if multi else f"n-{task.key}"
-            self.route(PREPARE, task=target, slot=slot, path=path,
-                       place="stage" if multi else "split", count=count)
-            if count:
-                task.loop = Count(task=PREPARE, name=count)
+            self.split(PREPARE, task, target, slot, path, multi)
             spec["source"] = "item"
             return spec
         parent = ref.node
@@ -186,11 +244,7 @@ class _Builder:
         # nodeBatch: #@Parent[.path]
         spec["source"] = "item"
         if not self.fans_out(parent):
-            count = None if multi else f"n-{task.key}"
-            self.route(pkey, task=target, slot=slot, path=path,
-                       place="stage" if multi else "split", count=count)
-            if count:
-                task.loop = Count(task=pkey, name=count)
+            self.split(pkey, task, target, slot, path, multi)
             return spec
         # batch on batch: one task per successful upstream item, re-indexed by its collect
         staged = f"for-{task.key}-{slot}"
@@ -201,6 +255,17 @@ class _Builder:
             task.loop = Count(task=self.collect_key(parent), name="count")
             task.depends.append(self.collect_key(parent))
         return spec
+
+    def split(self, producer: str, task: Task, target: str, slot: str, path: list[Any],
+              multi: bool) -> None:
+        """An array's elements, one per item of the reader (or staged for its zip step)."""
+        if multi:
+            self.route(producer, task=target, slot=slot, path=path, place="stage")
+            return
+        count, writes = self.count_for(producer, path, task.key)
+        self.route(producer, task=target, slot=slot, path=path, place="split",
+                   count=count if writes else None)
+        task.loop = Count(task=producer, name=count)
 
     def fused(self, node: PlanNode) -> bool:
         """Wait-any children run item by item inside their parents' loop, unless they also
@@ -318,7 +383,7 @@ class _Builder:
             task.group = gkey
             task.loop = loop
             task.inner = [self.key(p) for p in self.nodes[member].wait_any]
-        for member in members:
+        for member in members:  # group members are never lean: each has its collect step
             self.tasks[self.collect_key(member)].depends = [gkey]
         return Group(key=gkey, members=keys, roots=[self.key(r) for r in roots], loop=loop)
 
@@ -330,6 +395,16 @@ class _Builder:
         if len(group.roots) > 1:
             depends.append(f"{group.key}{MARK}size")
         group.depends = list(dict.fromkeys(depends))
+
+    def attach_sizes(self) -> None:
+        """Whoever counts a lean batch also tells its judges the size: the split route that
+        writes the count, or the zip/collect step whose ``count`` it is."""
+        for (producer, name), dests in self.size_to.items():
+            owner = next((r for r in self.routes[producer] if r.get("count") == name), None)
+            if owner is not None:
+                owner["sizeTo"] = dests
+            else:
+                self.tasks[producer].spec["sizeTo"] = dests
 
     # -- whole pipeline ---------------------------------------------------------------------
 
@@ -354,6 +429,7 @@ class _Builder:
                 task.spec["routes"] = self.routes.get(task.key, [])
         for group in groups:
             self.group_depends(group)
+        self.attach_sizes()
         prepare.outputs = sorted({r["count"] for r in self.routes[PREPARE] if r.get("count")})
         for task in self.tasks.values():
             if task.kind == "run":

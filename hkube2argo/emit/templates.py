@@ -15,6 +15,7 @@ from ..config import ClusterConfig
 from ..jobgraph import JobGraph, Task
 from ..plan import AlgorithmSpec, Plan, PlanNode, thaw
 from ..runtime.algorithm import EXIT_ALGORITHM_ERROR
+from ..runtime.tasks import EXIT_TOLERANCE
 from . import artifacts
 
 IMAGE_CODE_DIR = "/hkube/algorithm-runner/algorithm_unique_folder"  # HKube builder images
@@ -93,14 +94,17 @@ def runtime_env(config: ClusterConfig) -> list[m.EnvVar]:
 
 def retry_strategy(node: PlanNode) -> m.RetryStrategy | None:
     """HKube's policies: OnError retries algorithm errors (the wrapper's exit code 3),
-    OnCrash everything else (pod crash, OOM, eviction), Always both, Never none."""
+    OnCrash everything else (pod crash, OOM, eviction), Always both, Never none. A batch
+    judged beyond its tolerance (exit 4) is never retried: it would fail the same way."""
     retry = node.retry
     if retry.policy == "Never":
         return None
+    code = "asInt(lastRetry.exitCode)"
+    not_tolerance = f"{code} != {EXIT_TOLERANCE}"
     expression = {
-        "Always": None,
-        "OnError": f"asInt(lastRetry.exitCode) == {EXIT_ALGORITHM_ERROR}",
-        "OnCrash": f"asInt(lastRetry.exitCode) != {EXIT_ALGORITHM_ERROR}",
+        "Always": not_tolerance,
+        "OnError": f"{code} == {EXIT_ALGORITHM_ERROR}",
+        "OnCrash": f"{code} != {EXIT_ALGORITHM_ERROR} && {not_tolerance}",
     }[retry.policy]
     return m.RetryStrategy(limit=m.IntOrString(str(retry.limit)), retry_policy="Always",
                            expression=expression)

@@ -307,15 +307,26 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
     error = container.message
     if engine.stop.is_set() and engine.stop_reason != "workflow stopped":
         return nodes.get(task, task), engine.stop_reason, ""
+    node = nodes.get(task, task)
     if container.log and container.log.is_file():
         lines = container.log.read_text(encoding="utf-8", errors="replace").splitlines()
         tail = "\n".join(lines[-20:])
         mine = [ln for ln in lines if ln.startswith("hkube2argo: ")]
         if mine:
-            error = mine[-1].split(" failed: ", 1)[-1]
-        elif lines and task.endswith("--collect"):
-            error = lines[-1]
-    return nodes.get(task, task), error, tail
+            node, error = _blamed(mine[-1], node, set(nodes.values()))
+    return node, error, tail
+
+
+def _blamed(line: str, node: str, known: set[str]) -> tuple[str, str]:
+    """``hkube2argo: <node> failed: <error>``: the node a failing task blames (a reader
+    judging a batch's tolerance blames the batch node), matched against the known names
+    since a node name may itself contain " failed: "."""
+    body = line[len("hkube2argo: "):]
+    names = sorted((n for n in known | {node} if body.startswith(f"{n} failed: ")),
+                   key=len, reverse=True)
+    if not names:
+        return node, body.split(" failed: ", 1)[-1]
+    return names[0], body[len(names[0]) + len(" failed: "):]
 
 
 def triggered_by(result: RunResult, folder: Path) -> list[Path]:

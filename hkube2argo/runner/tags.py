@@ -13,6 +13,7 @@ from typing import Any
 _TAG = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _WHEN = re.compile(r"^\s*(-?\d+)\s*(<=|>=|==|!=|<|>)\s*(-?\d+)\s*$")
 _RETRY = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*(==|!=)\s*(-?\d+)$")
+_AND = re.compile(r"\s*&&\s*")
 
 
 class Unsupported(ValueError):
@@ -59,9 +60,20 @@ def when(expression: str) -> bool:
             "!=": left != right, "<": left < right, ">": left > right}[op]
 
 
+def _retry_terms(expression: str) -> list[tuple[str, int]]:
+    """``asInt(lastRetry.exitCode) OP N``, possibly several joined by ``&&``."""
+    terms = []
+    for part in _AND.split(expression.strip()):
+        match = _RETRY.match(part)
+        if not match:
+            raise Unsupported(f"retryStrategy expression {expression!r}")
+        terms.append((match.group(1), int(match.group(2))))
+    return terms
+
+
 def check_retry_expression(expression: str | None) -> None:
-    if expression is not None and not _RETRY.match(expression):
-        raise Unsupported(f"retryStrategy expression {expression!r}")
+    if expression is not None:
+        _retry_terms(expression)
 
 
 def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int) -> bool:
@@ -77,8 +89,5 @@ def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: in
     expression = strategy.get("expression")
     if expression is None:
         return True
-    match = _RETRY.match(expression)
-    if not match:
-        raise Unsupported(f"retryStrategy expression {expression!r}")
-    op, code = match.group(1), int(match.group(2))
-    return (exit_code == code) if op == "==" else (exit_code != code)
+    return all((exit_code == code) if op == "==" else (exit_code != code)
+               for op, code in _retry_terms(expression))

@@ -10,6 +10,10 @@ A route is ``{"task", "slot", "path", "place"}`` (the compiler computes them):
 - ``stage``: an array's elements into a shared folder (a zip or collect step re-reads them)
 - ``status``: only the status of this item (for the collect step)
 
+A route that writes a count may also carry ``sizeTo``: inboxes that get the same number
+(the readers that judge a lean batch's tolerance, see ``tolerance.py``). A failed
+item's envelope carries ``at``, when it ended: HKube judges tolerance at each failure.
+
 Everything is an envelope (``values.succeeded``/``failed``), so a reader can tell a
 value from an error. Writing several small files costs writes, not reads: each reader
 reads exactly what it uses.
@@ -18,6 +22,7 @@ reads exactly what it uses.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from . import io, layout
@@ -40,11 +45,13 @@ def write(routes: list[dict[str, Any]], envelope: dict[str, Any], index: int) ->
         if place == "shared":
             io.write_json(io.outbox(f"{layout.inbox_shared(task)}/{slot}.json"), shaped)
         elif place == "fanin":
+            if shaped.get("status") == "failed":
+                shaped = {**shaped, "at": time.time()}
             io.write_json(io.outbox(f"{layout.inbox_shared(task)}/{slot}/"
                                     f"{layout.item_file(index)}"), shaped)
         elif place == "status":
             status = {k: v for k, v in shaped.items() if k in ("status", "error")}
-            status["at"] = time.time()  # when it ended: HKube judges tolerance at each failure
+            status["at"] = time.time()
             io.write_json(io.outbox(f"{layout.inbox_shared(task)}/{slot}/"
                                     f"{layout.item_file(index)}"), status)
         elif place == "item":
@@ -66,3 +73,11 @@ def write_elements(route: dict[str, Any], elements: list[Any]) -> None:
         io.write_json(io.outbox(key), succeeded(element))
     if route.get("count"):
         io.write_count(route["count"], len(elements))
+        write_sizes(route.get("sizeTo", ()), len(elements))
+
+
+def write_sizes(dests: Iterable[dict[str, str]], size: int) -> None:
+    """A batch's size into the inboxes of the tasks that judge its tolerance."""
+    for dest in dests:
+        io.write_json(io.outbox(f"{layout.inbox_shared(dest['task'])}/{dest['slot']}.json"),
+                      succeeded(size))

@@ -10,11 +10,10 @@ import itertools
 import os
 import secrets
 import string
-import sys
 import time
 from typing import Any
 
-from . import algorithm, io, layout, routes
+from . import algorithm, io, layout, routes, tolerance
 from .inputs import MissingItem, raw_count, raw_item, resolve
 from .values import decode_raw, dumps, failed, succeeded, unwrap
 
@@ -119,6 +118,8 @@ def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
 
 def run(spec: dict[str, Any], index: int) -> int:
     """One algorithm task (one batch item when ``index`` > 0)."""
+    if not all(tolerance.judge(check) for check in spec.get("checks", ())):
+        return EXIT_TOLERANCE
     try:
         resolved = resolve(spec["node"]["input"], spec["node"]["refs"], index)
     except MissingItem:
@@ -136,8 +137,7 @@ def run(spec: dict[str, Any], index: int) -> int:
         envelope = failed(outcome.error)
     routes.write(spec["routes"], envelope, index)
     if envelope["status"] != "succeed":
-        print(f"hkube2argo: {spec['node']['nodeName']} failed: {envelope['error']}",
-              file=sys.stderr)
+        tolerance.fail(spec["node"]["nodeName"], envelope["error"])
         return EXIT_ALGORITHM_ERROR
     return EXIT_OK
 
@@ -168,35 +168,20 @@ def zip_batch(spec: dict[str, Any]) -> int:
             io.write_json(io.outbox(f"{layout.inbox_item(spec['target'], count)}/{slot}.json"),
                           succeeded(value))
     io.write_count("count", count)
+    routes.write_sizes(spec.get("sizeTo", ()), count)
     return EXIT_OK
 
 
 # --- collect ------------------------------------------------------------------------------
 
 
-def tolerance_percent(failed: int, total: int) -> int:
-    """HKube's ``((failed / total) * 100).toFixed(0)``: the same float, computed in the same
-    order, rounded half up on its exact binary value (23/40 gives 57.49999999999999: 57)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
-    return int(Decimal(failed / total * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def collect(spec: dict[str, Any], total: int) -> int:
     """After every item of a batch node: HKube's batchTolerance, the node's summary for the
     results, and the successful items re-indexed for ``#@Batch`` readers."""
-    statuses = io.read_indexed(io.inbox("shared", "status"))
-    summary: dict[str, Any] = {"total": total, "items": {}}
-    ok: list[int] = []
-    failures: list[tuple[float, str]] = []  # (when, error); lost items count last
-    lost = {"status": "failed", "error": "the task crashed or was lost", "at": float("inf")}
-    for i in range(1, total + 1):
-        record = statuses.get(i) or lost
-        summary["items"][str(i)] = {k: v for k, v in record.items() if k != "at"}
-        if record["status"] == "succeed":
-            ok.append(i)
-        elif record["status"] == "failed":
-            failures.append((record.get("at", 0.0), record.get("error", "")))
+    statuses = tolerance.records(io.read_indexed(io.inbox("shared", "status")), total)
+    summary = {"total": total, "items": {str(i): {k: v for k, v in r.items() if k != "at"}
+                                         for i, r in statuses.items()}}
+    ok = [i for i, r in statuses.items() if r["status"] == "succeed"]
     for route in spec["routes"]:
         if route.get("from"):
             staged = io.read_indexed(io.inbox("shared", route["from"]))
@@ -204,15 +189,11 @@ def collect(spec: dict[str, Any], total: int) -> int:
         else:
             routes.write([route], succeeded(summary), 0)
     io.write_count("count", len(ok))
-    tolerance = spec["tolerance"]
-    # HKube checks at each failure, in the order they happen, and fails at the first one
-    # that reaches the tolerance: report that moment (its count and its error)
-    for count, (_, error) in enumerate(sorted(failures, key=lambda f: f[0]), start=1):
-        percent = tolerance_percent(count, total)
-        if percent >= tolerance:
-            print(f"{count}/{total} ({percent}%) failed tasks, batch tolerance is "
-                  f"{tolerance}%, error: {error}", file=sys.stderr)
-            return EXIT_TOLERANCE
+    routes.write_sizes(spec.get("sizeTo", ()), len(ok))
+    message = tolerance.exceeded(statuses, total, spec["tolerance"])
+    if message is not None:
+        tolerance.fail(spec["nodeName"], message)
+        return EXIT_TOLERANCE
     return EXIT_OK
 
 
@@ -226,16 +207,19 @@ def _entries(node: dict[str, Any]) -> list[dict[str, Any]]:
         if envelope is None or envelope.get("status") == "skipped":
             return []
         return [{**base, **_outcome(envelope)}]
-    summary_env = io.read_optional(io.inbox("shared", f"{node['slot']}~summary.json"))
+    summary_env = io.read_optional(io.inbox("shared", f"{node['slot']}--summary.json"))
     items = io.read_indexed(io.inbox("shared", node["slot"]))
-    total = unwrap(summary_env)["total"] if summary_env else max(items, default=0)
+    if "check" in node:
+        total = tolerance.size(node["check"], items)
+    else:
+        total = unwrap(summary_env)["total"] if summary_env else max(items, default=0)
     if total == 0:
         return [{"nodeName": base["nodeName"], "batchIndex": -1,
                  "algorithmName": base["algorithmName"], "result": []}]
     entries = []
     recorded = unwrap(summary_env)["items"] if summary_env else {}
     for i in range(1, total + 1):
-        envelope = items.get(i) or recorded.get(str(i)) or failed("the task crashed or was lost")
+        envelope = items.get(i) or recorded.get(str(i)) or failed(tolerance.LOST)
         if envelope.get("status") == "skipped":
             continue
         entries.append({"nodeName": base["nodeName"], "batchIndex": i,
@@ -255,6 +239,8 @@ def _outcome(envelope: dict[str, Any]) -> dict[str, Any]:
 def results(spec: dict[str, Any]) -> int:
     """HKube's ``/exec/results`` document: leaves and includeInResults nodes, one entry per
     batch item in index order."""
+    if not all(tolerance.judge(node["check"]) for node in spec["nodes"] if "check" in node):
+        return EXIT_TOLERANCE
     data: list[dict[str, Any]] = []
     for node in spec["nodes"]:
         # HKube drops only undefined keys: a null result stays "result": null

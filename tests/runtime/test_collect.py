@@ -9,7 +9,7 @@ import pytest
 
 from .harness import Task, explain, failed, ok
 
-SUMMARY = {"task": "results", "slot": "b~summary", "place": "shared"}
+SUMMARY = {"task": "results", "slot": "b--summary", "place": "shared"}
 REINDEX = [
     {"task": "child", "slot": "r0", "from": "for-child-r0", "place": "split"},
     {"task": "child2~zip", "slot": "r1", "from": "for-child-r0", "place": "stage"},
@@ -38,7 +38,7 @@ def test_tolerated_failure_reindexes_the_successful_items(task: Task) -> None:
         assert task.out(f"inbox/child/{j}/r0.json") == ok(f"v{i}")
         assert task.out(f"inbox/child2~zip/shared/r1/{j:06d}.json") == ok(f"v{i}")
     assert not task.has_out("inbox/child/6/r0.json")
-    summary = task.out("inbox/results/shared/b~summary.json")
+    summary = task.out("inbox/results/shared/b--summary.json")
     assert summary["status"] == "succeed"
     assert summary["result"]["total"] == 6
     assert summary["result"]["items"]["3"] == failed("item 3 broke")
@@ -53,7 +53,7 @@ def test_tolerance_exceeded_with_a_missing_item_counted_as_failed(task: Task) ->
     assert "2/4 (50%) failed tasks, batch tolerance is 50%, error: the task crashed or was " \
            "lost" in proc.stderr
     assert task.count("count") == "2"
-    items = task.out("inbox/results/shared/b~summary.json")["result"]["items"]
+    items = task.out("inbox/results/shared/b--summary.json")["result"]["items"]
     assert items["4"]["status"] == "failed"
 
 
@@ -94,7 +94,7 @@ def test_empty_batch(task: Task) -> None:
     assert proc.returncode == 0, explain(proc)
     assert task.count("count") == "0"
     assert task.count("n-child") == "0"
-    assert task.out("inbox/results/shared/b~summary.json") == ok({"total": 0, "items": {}})
+    assert task.out("inbox/results/shared/b--summary.json") == ok({"total": 0, "items": {}})
 
 
 def test_tolerance_message_is_the_failure_that_reached_it_first(task: Task) -> None:

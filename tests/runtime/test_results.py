@@ -26,10 +26,10 @@ def layout(task: Task) -> None:
     task.shared("batch/000004.json", {"status": "skipped"})
     task.shared("batch/000005.json", ok([5]))
     lost = failed("the task crashed or was lost")
-    task.shared("batch~summary.json", ok({"total": 5, "items": {
+    task.shared("batch--summary.json", ok({"total": 5, "items": {
         "1": {"status": "succeed"}, "2": failed("e2"), "3": lost,
         "4": {"status": "skipped"}, "5": {"status": "succeed"}}}))
-    task.shared("empty~summary.json", ok({"total": 0, "items": {}}))
+    task.shared("empty--summary.json", ok({"total": 0, "items": {}}))
     task.shared("out.json", ok("echoed"))
 
 
@@ -76,7 +76,7 @@ def test_null_result_is_kept(task: Task) -> None:
                              "nodes": [NODES[0], NODES[2]]})
     task.shared("plain.json", ok(None))
     task.shared("batch/000001.json", ok(None))
-    task.shared("batch~summary.json", ok({"total": 1, "items": {"1": {"status": "succeed"}}}))
+    task.shared("batch--summary.json", ok({"total": 1, "items": {"1": {"status": "succeed"}}}))
     proc = task.run("results")
     assert proc.returncode == 0, explain(proc)
     assert task.out("results.json")["data"] == [

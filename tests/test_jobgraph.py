@@ -1,0 +1,76 @@
+"""The job graph's economies: which batch nodes need a collect step, and which loops share
+one count parameter. Both decide the manifest's size for batch-heavy pipelines, and both
+must keep HKube's batchTolerance judged by someone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hkube2argo import jobgraph
+from tests.test_nesting import plan_of
+
+
+def graph_of(nodes: list[dict[str, Any]], **extra: Any) -> jobgraph.JobGraph:
+    return jobgraph.build(plan_of({"name": "g", "nodes": nodes,
+                                   "flowInput": {"items": [1, 2, 3], "other": [4]}, **extra}))
+
+
+def node(name: str, algorithm: str, *inputs: Any, **extra: Any) -> dict[str, Any]:
+    return {"nodeName": name, "algorithmName": algorithm, "input": list(inputs), **extra}
+
+
+def keys(graph: jobgraph.JobGraph) -> set[str]:
+    return {t.key for t in graph.tasks}
+
+
+BATCH = node("B", "double", "#@flowInput.items")
+
+
+def test_batch_read_whole_by_a_plain_node_has_no_collect_and_the_reader_judges_it() -> None:
+    graph = graph_of([BATCH, node("S", "sum", "@B")])
+    assert "B--collect" not in keys(graph)
+    reader = graph.task("S")
+    assert reader.depends == ["B"]
+    assert reader.spec["checks"] == [{"nodeName": "B", "slot": "r0", "tolerance": 80,
+                                      "size": "B--size"}]
+    # whoever counts B's items tells the reader the size as well
+    split = next(r for r in graph.pipeline_spec["flowInputRoutes"] if r.get("count"))
+    assert split["sizeTo"] == [{"task": "S", "slot": "B--size"}]
+
+
+def test_a_leaf_batch_is_judged_by_the_results_step() -> None:
+    graph = graph_of([node("B", "double", "#[1,2,3]")])
+    assert "B--collect" not in keys(graph)
+    (entry,) = graph.task("results").spec["nodes"]
+    assert entry["check"] == {"nodeName": "B", "slot": "B", "tolerance": 80, "total": 3}
+    assert graph.task("results").depends == ["B"]
+
+
+@pytest.mark.parametrize(("child", "edges"), [
+    pytest.param(node("C", "double", "#@B"), [], id="batch-reader"),
+    pytest.param(node("C", "pair", "@B", "#@flowInput.other"), [], id="reader-fans-out"),
+    pytest.param(node("C", "double", "*@B"), [], id="wait-any"),
+    pytest.param(node("C", "first", "@flowInput.other"), [{"source": "B", "target": "C"}],
+                 id="order-edge"),
+])
+def test_a_batch_keeps_its_collect_when_a_reader_could_not_judge_it(child, edges) -> None:
+    graph = graph_of([BATCH, child], edges=edges)
+    assert "B--collect" in keys(graph)
+    assert "checks" not in graph.task("C").spec
+
+
+def test_loops_over_the_same_array_share_one_count() -> None:
+    graph = graph_of([node("A", "double", "#@flowInput.items"),
+                      node("B", "double", "#@flowInput.items"),
+                      node("C", "double", "#@flowInput.other"),
+                      node("S", "sum", "@A", "@B", "@C")])
+    prepare = graph.task("prepare")
+    assert prepare.outputs == ["n-A", "n-C"]
+    assert graph.task("A").loop == graph.task("B").loop == jobgraph.Count(task="prepare",
+                                                                          name="n-A")
+    # the reader judges all three batches; B's size rides on A's count
+    split_a = next(r for r in graph.pipeline_spec["flowInputRoutes"] if r.get("count") == "n-A")
+    assert split_a["sizeTo"] == [{"task": "S", "slot": "A--size"},
+                                 {"task": "S", "slot": "B--size"}]
