@@ -69,3 +69,21 @@ def test_the_reader_fails_the_pipeline_in_the_batch_nodes_name(run: RunFn, tmp_p
     # judged once: a tolerance failure is not retried, even under policy Always
     reader_attempts = result.stats["attempts"] - result.stats["containers"]
     assert reader_attempts == 0, result.stats
+
+
+def test_a_batch_with_a_collect_step_reports_its_crashed_item_too(run: RunFn,
+                                                                   tmp_path: Path) -> None:
+    # A is read item by item (#@A): its collect step judges it and writes the summary the
+    # results step needs for an item that left nothing
+    data = {"name": "collected", "options": {"batchTolerance": 80}, "flowInput": {"items": ITEMS},
+            "nodes": [{"nodeName": "A", "algorithmName": "probe", "input": ["#@flowInput.items"],
+                       "includeInResults": True, "retry": {"policy": "Never"}},
+                      {"nodeName": "B", "algorithmName": "echo", "input": ["#@A"]}]}
+    path = tmp_path / "collected.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = run(path)
+    assert result.status == "completed", describe(result)
+    got = entries(result, "A")
+    assert [e["batchIndex"] for e in got] == [1, 2, 3, 4, 5, 6]
+    assert got[5]["error"] == LOST
+    assert [e["result"] for e in entries(result, "B")] == [[1], [2], [3], [4], [5]]
