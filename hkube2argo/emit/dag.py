@@ -66,7 +66,8 @@ def _task_unit(task: Task, templates: TemplateSet) -> Unit:
     def build(resolve: Resolve, depends: list[str]) -> m.DAGTask:
         params = {"task": task.key}
         if task.kind == "run":
-            params["index"] = "{{item}}" if looped else "0"  # no {{item}} outside loops
+            if looped:  # a task that runs once takes the template's default index, 0
+                params["index"] = "{{item}}"
             params.update(templates.task_arguments(task))
         if task.kind == "collect":
             params["total"] = resolve(task.total)
