@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import naming
@@ -71,7 +72,11 @@ class JobGraph:
     pipeline_spec: dict[str, Any]  # what the prepare task unpacks
 
     def task(self, key: str) -> Task:
-        return next(t for t in self.tasks if t.key == key)
+        return self._by_key[key]
+
+    @cached_property
+    def _by_key(self) -> dict[str, Task]:
+        return {t.key: t for t in self.tasks}
 
 
 class _Builder:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -211,14 +212,17 @@ class Plan:
     algorithms: tuple[AlgorithmSpec, ...]  # those the nodes use, sorted by name
     source: str  # the descriptor file, for messages
 
+    @cached_property
+    def _by_name(self) -> tuple[dict[str, PlanNode], dict[str, AlgorithmSpec]]:
+        """Lookups by name (the emitters ask per node: linear scans made compiles
+        quadratic). Built on first use; the plan itself stays frozen."""
+        return {n.name: n for n in self.nodes}, {a.name: a for a in self.algorithms}
+
     def node(self, name: str) -> PlanNode:
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        return self._by_name[0][name]
 
     def algorithm(self, name: str) -> AlgorithmSpec | None:
-        return next((a for a in self.algorithms if a.name == name), None)
+        return self._by_name[1].get(name)
 
     def to_json(self) -> dict[str, Any]:
         return {
