@@ -19,6 +19,9 @@ EXPR_WORDS = frozenset({
     "map", "filter", "all", "none", "any", "one", "len", "true", "false", "nil", "let",
     "startsWith", "endsWith",
 })
+# our own steps' task names (jobgraph.PREPARE, RESULTS, the progress reporter): a node
+# named like one would silently merge with it
+RESERVED_TASKS = frozenset({"prepare", "results", "progress"})
 TASK_MAX = 40  # task names also end up inside pod names; keep them short
 RESERVED_MARK = "--"  # sanitising never leaves a double dash, so suffixes using it are ours
 
@@ -36,7 +39,8 @@ def task_name(name: str, limit: int = TASK_MAX) -> str:
     """A DAG task / storage key for a node: ``^[a-zA-Z][-a-zA-Z0-9]*$``, no ``--``."""
     clean = _squash(name, "a-zA-Z0-9")
     changed = clean != name
-    if not clean or not clean[0].isalpha() or clean in EXPR_WORDS:  # expr is case-sensitive
+    # expr is case-sensitive: "In" is a fine name, "in" is not
+    if not clean or not clean[0].isalpha() or clean in EXPR_WORDS | RESERVED_TASKS:
         clean = f"n-{clean}".rstrip("-")
         changed = True
     if changed or len(clean) > limit:

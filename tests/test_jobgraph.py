@@ -74,3 +74,27 @@ def test_loops_over_the_same_array_share_one_count() -> None:
     split_a = next(r for r in graph.pipeline_spec["flowInputRoutes"] if r.get("count") == "n-A")
     assert split_a["sizeTo"] == [{"task": "S", "slot": "A--size"},
                                  {"task": "S", "slot": "B--size"}]
+
+
+def test_nodes_named_like_our_own_steps_keep_their_own_tasks(tmp_path) -> None:
+    # a node called "results" once merged with the results step and vanished
+    import json
+
+    from hkube2argo.runner.run import Runner, StorageSpec
+    from tests.conftest import EXAMPLES
+
+    data = {"name": "clash", "flowInput": {"x": 2}, "nodes": [
+        {"nodeName": "prepare", "algorithmName": "double", "input": ["@flowInput.x"]},
+        {"nodeName": "progress", "algorithmName": "double", "input": ["@prepare"]},
+        {"nodeName": "results", "algorithmName": "double", "input": ["@progress"]}]}
+    graph = jobgraph.build(plan_of(data))
+    run_keys = [t.key for t in graph.tasks if t.kind == "run"]
+    assert len(set(run_keys)) == 3
+    assert not {"prepare", "results", "progress"} & set(run_keys)
+    path = tmp_path / "clash.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = Runner(tmp_path / "state", workers=2).start(path, [EXAMPLES / "algorithms"],
+                                                         StorageSpec())
+    assert result.status == "completed"
+    assert result.document["data"] == [{"nodeName": "results", "algorithmName": "double",
+                                        "result": 16}]
