@@ -90,30 +90,28 @@ from ..emit import compile_plan
 from ..emit.cron import cron_name
 from ..emit.dag import DagTooLarge
 from ..emit.events import event_source_name, sensor_name, submitted_workflows
-from ..emit.templates import WEBHOOKS, EmitError
+from ..emit.templates import EmitError
 from ..emit.workflow import API_VERSION, Manifests, flow_input_argument
-from ..jobgraph import MARK, CompileError
+from ..jobgraph import CompileError
 from ..loading import Descriptor, Source
 from ..models import Algorithm, Pipeline
 from ..models.algorithm import fold_file_shape
 from ..plan import Plan
 from ..planner import algorithm_spec, resolve_code_path
-from ..runtime import layout
+from ..runtime import jobstatus, layout
+from ..runtime.jobstatus import STOPPED, TASKS_ANNOTATION, status_object
 from ..runtime.values import decode_raw, encode_raw
 from ..validate import Catalog, _model_errors, validate_descriptor
-from .base import PHASE_TO_STATUS, STOPPED, BackendError, NotFound, Submitted, status_object
+from .base import BackendError, NotFound, Submitted
 from .objects import ObjectStore
 
 DEFAULT_NAMESPACE = "argo"
 TRIES = 3  # GET attempts
 RETRY_STATUS = {429, 502, 503, 504}
-TASKS_ANNOTATION = f"{LABEL_DOMAIN}/tasks"
 DESCRIPTOR_ANNOTATION = f"{LABEL_DOMAIN}/descriptor"
 NAME_ANNOTATION = f"{LABEL_DOMAIN}/pipeline-name"
 RUN_LABEL = f"{LABEL_DOMAIN}/run"
 ANNOTATION_MAX = 64 * 1024  # the descriptor annotation; Kubernetes allows 256 KiB in all
-# Our own steps' templates: their pods are not HKube tasks
-HELPER_TEMPLATES = {"prepare", "results", "zip", "collect", "max", WEBHOOKS}
 FINISHED = ("completed", "failed", STOPPED)
 DEFAULT_REASON = "stopped by user"  # as the embedded backend records it
 
@@ -566,15 +564,15 @@ class ArgoBackend:
         return self._status(job_id, workflow)
 
     def _status(self, job_id: str, workflow: dict[str, Any]) -> dict[str, Any]:
-        state = _state(workflow)
+        state = jobstatus.state(workflow)
         status_ = workflow.get("status") or {}
-        counts = _count(workflow)
+        counts = jobstatus.count(workflow)
         finished = _parse_time(status_.get("finishedAt"))
         started = _parse_time(status_.get("startedAt"))
         took = round((finished - started).total_seconds(), 3) if finished and started else None
         error = node = None
         if state == "failed":
-            node, error = _failure(workflow)
+            node, error = jobstatus.failure(workflow)
         body = status_object(job_id, _pipeline_name(workflow), state, error=error, node=node,
                              timestamp=_ms(finished) or _now_ms(),
                              took=took if state in FINISHED else None, **counts)
@@ -593,7 +591,7 @@ class ArgoBackend:
 
     def result(self, job_id: str) -> dict[str, Any]:
         workflow = self._workflow(job_id)
-        state = _state(workflow)
+        state = jobstatus.state(workflow)
         pipeline = _pipeline_name(workflow)
         if state not in FINISHED:
             raise BackendError(f"unable to get results for pipeline {pipeline} because its in "
@@ -614,7 +612,7 @@ class ArgoBackend:
             return {**document, **base, "status": "completed"}
         body = {**base, "status": state, "timestamp": _ms(finished) or _now_ms()}
         if state == "failed":
-            node, error = _failure(workflow)
+            node, error = jobstatus.failure(workflow)
             body["error"] = error
             if node:
                 body["nodeName"] = node
@@ -626,7 +624,7 @@ class ArgoBackend:
 
     def stop(self, job_id: str, reason: str | None) -> dict[str, Any]:
         workflow = self._workflow(job_id)
-        state = _state(workflow)
+        state = jobstatus.state(workflow)
         if state in FINISHED:
             raise BackendError(f"cannot stop job {job_id}: it is {state} (only pending and "
                                "active jobs can be stopped)")
@@ -862,7 +860,7 @@ class ArgoBackend:
                              f"{self.namespace} (deleted or garbage-collected) before it was "
                              "seen to succeed: apply --build again"}
         status_ = workflow.get("status") or {}
-        state = _state(workflow)
+        state = jobstatus.state(workflow)
         out = {**record, "status": state}
         finished = _ms(_parse_time(status_.get("finishedAt")))
         if finished:
@@ -931,106 +929,3 @@ def _pipeline_name(workflow: dict[str, Any]) -> str:
             or (meta.get("labels") or {}).get(PIPELINE_LABEL)
             or ((workflow.get("spec") or {}).get("workflowTemplateRef") or {}).get("name")
             or meta.get("name", ""))
-
-
-def _state(workflow: dict[str, Any]) -> str:
-    """HKube's status: the phase mapped; a failed run that was stopped is ``stopped``."""
-    phase = (workflow.get("status") or {}).get("phase") or ""
-    state = PHASE_TO_STATUS.get(phase, "pending")
-    shutdown = (workflow.get("spec") or {}).get("shutdown")
-    if state == "failed" and shutdown in ("Stop", "Terminate"):
-        return STOPPED
-    return state
-
-
-def _tasks_map(workflow: dict[str, Any]) -> dict[str, str] | None:
-    text = ((workflow.get("metadata") or {}).get("annotations") or {}).get(TASKS_ANNOTATION)
-    try:
-        value = json.loads(text) if text else None
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _task_key(node: dict[str, Any]) -> str:
-    for parameter in (node.get("inputs") or {}).get("parameters") or []:
-        if parameter.get("name") == "task" and parameter.get("value"):
-            return str(parameter["value"])
-    return str(node.get("displayName") or "").split("(", 1)[0]
-
-
-def _hkube_name(key: str, tasks: dict[str, str] | None) -> str:
-    base = key.split(MARK, 1)[0]  # Multiply--collect -> Multiply
-    return (tasks or {}).get(base, base)
-
-
-def _attempts(nodes: dict[str, Any]) -> tuple[set[str], dict[str, dict[str, Any]]]:
-    """Pods superseded by a later retry, and each pod's Retry parent."""
-    superseded: set[str] = set()
-    parent: dict[str, dict[str, Any]] = {}
-    for node in nodes.values():
-        if node.get("type") == "Retry":
-            children = node.get("children") or []
-            superseded.update(children[:-1])
-            for child in children:
-                parent[child] = node
-    return superseded, parent
-
-
-def _task_nodes(workflow: dict[str, Any]) -> list[dict[str, Any]]:
-    """One node per HKube task run: algorithm pods (last retry attempt) and skipped ones."""
-    nodes = (workflow.get("status") or {}).get("nodes") or {}
-    tasks = _tasks_map(workflow)
-    superseded, _ = _attempts(nodes)
-    out = []
-    for node_id, node in nodes.items():
-        if node.get("type") not in ("Pod", "Skipped") or node_id in superseded:
-            continue
-        if tasks is not None:
-            if _task_key(node) not in tasks:
-                continue
-        elif node.get("templateName") in HELPER_TEMPLATES:
-            continue
-        out.append(node)
-    return out
-
-
-def _count(workflow: dict[str, Any]) -> dict[str, int]:
-    counts = {"succeeded": 0, "failed": 0, "active": 0, "skipped": 0}
-    seen = set()
-    for node in _task_nodes(workflow):
-        seen.add(_task_key(node))
-        phase = node.get("phase") or "Pending"
-        if node.get("type") == "Skipped" or phase in ("Skipped", "Omitted"):
-            counts["skipped"] += 1
-        elif phase == "Succeeded":
-            counts["succeeded"] += 1
-        elif phase in ("Failed", "Error"):
-            counts["failed"] += 1
-        else:
-            counts["active"] += 1
-    unseen = len(set(_tasks_map(workflow) or {}) - seen)  # not started: one task each
-    return {**counts, "total": sum(counts.values()) + unseen}
-
-
-def _failure(workflow: dict[str, Any]) -> tuple[str | None, str]:
-    """The failing HKube node and its error: the first failed pod to end, a plain task's
-    before a batch item's (items are tolerated; their collect step fails the run)."""
-    status_ = workflow.get("status") or {}
-    nodes = status_.get("nodes") or {}
-    tasks = _tasks_map(workflow)
-    superseded, parent = _attempts(nodes)
-    failed = [(i, n) for i, n in nodes.items()
-              if n.get("type") == "Pod" and n.get("phase") in ("Failed", "Error")
-              and i not in superseded]
-
-    def display(node_id: str, node: dict[str, Any]) -> str:
-        return str((parent.get(node_id) or node).get("displayName") or "")
-
-    plain = [(i, n) for i, n in failed if "(" not in display(i, n)]
-    causes = sorted(plain or failed, key=lambda p: str(p[1].get("finishedAt") or ""))
-    message = status_.get("message") or "the pipeline failed"
-    if not causes:
-        return None, message
-    node = causes[0][1]
-    return _hkube_name(_task_key(node), tasks), node.get("message") or message

@@ -11,16 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-# Argo's workflow phase -> HKube's job status (hkube-reference 4.5)
-PHASE_TO_STATUS = {
-    "": "pending",
-    "Pending": "pending",
-    "Running": "active",
-    "Succeeded": "completed",
-    "Failed": "failed",
-    "Error": "failed",
-}
-STOPPED = "stopped"  # a Failed/Error workflow that was stopped on request
+from ..runtime.jobstatus import PHASE_TO_STATUS, STOPPED, status_object
+
+__all__ = ["PHASE_TO_STATUS", "STOPPED", "Backend", "BackendError", "NotFound", "Submitted",
+           "status_object"]
+
 
 
 class BackendError(Exception):
@@ -35,33 +30,6 @@ class NotFound(BackendError):
 @dataclass(frozen=True)
 class Submitted:
     job_id: str
-
-
-def status_object(job_id: str, pipeline: str, status: str, *, succeeded: int = 0,
-                  failed: int = 0, active: int = 0, skipped: int = 0, total: int = 0,
-                  error: str | None = None, node: str | None = None,
-                  timestamp: int | None = None, took: float | None = None) -> dict[str, Any]:
-    """HKube's ``GET /exec/status/{jobId}`` object. Progress = finished / all tasks, two
-    decimals; details as HKube words them ("40% completed, 2 succeed, 3 active")."""
-    finished = succeeded + failed + skipped
-    progress = round(100 * finished / total, 2) if total else (100.0 if status == "completed"
-                                                              else 0.0)
-    states = {k: v for k, v in (("succeed", succeeded), ("failed", failed),
-                                ("active", active), ("skipped", skipped)) if v}
-    details = f"{progress:g}% completed" + "".join(f", {v} {k}" for k, v in states.items())
-    body: dict[str, Any] = {"jobId": job_id, "pipeline": pipeline, "status": status,
-                            "level": "error" if status == "failed" else "info",
-                            "data": {"progress": progress, "states": states,
-                                     "details": details}}
-    if timestamp is not None:
-        body["timestamp"] = timestamp
-    if error:
-        body["error"] = error
-    if node:
-        body["nodeName"] = node
-    if took is not None:
-        body["netTimeTook"] = took
-    return body
 
 
 class Backend(Protocol):
