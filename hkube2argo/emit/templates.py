@@ -23,6 +23,16 @@ RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an
 STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
 WEBHOOKS = "webhooks"
+PROGRESS = "progress"  # the progress reporter's template and task (naming reserves it)
+# HKube's logger levels: an event goes out when the requested level >= the event's
+LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
+DEBUG = 4  # per-task progress events
+
+
+def reports_progress(plan: Plan) -> bool:
+    """Per-task progress events are wanted: a progress webhook at debug or trace level."""
+    return bool(thaw(plan.webhooks).get("progress")) \
+        and LEVELS[plan.options.verbosity] >= DEBUG
 
 
 class EmitError(ValueError):
@@ -212,6 +222,8 @@ class TemplateSet:
         steps = [self.prepare_template(), self.results_template()]
         if self.plan.webhooks:
             steps.append(self.webhook_template())
+        if reports_progress(self.plan):
+            steps.append(self.progress_template())
         if "zip" in kinds:
             steps.append(self.step("zip", _command("zip"), outputs=["count"]))
         if "collect" in kinds:
@@ -356,23 +368,27 @@ class TemplateSet:
         return self.step("prepare", _command("prepare"), outputs=prepare.outputs, spec=False,
                          extra_inputs=raw)
 
-    def webhook_template(self) -> m.Template:
-        """HKube's progress/result webhooks, run by the workflow's lifecycle hooks. The URLs
-        are user text, so they travel encoded in a raw artifact, like the flowInput."""
+    def webhooks_config(self) -> m.Artifact:
+        """What the webhook steps need, as a raw artifact: the URLs are user text, so they
+        travel encoded, like the flowInput."""
         from ..runtime.values import encode_raw
 
         hooks = thaw(self.plan.webhooks)
         config = {"pipeline": self.plan.name, "verbosity": self.plan.options.verbosity,
                   "progress": hooks.get("progress"), "result": hooks.get("result"),
                   "nodes": {t.key: t.node for t in self.graph.tasks if t.node}}
+        return m.Artifact(name="webhooks", path=f"{artifacts.ROOT}/raw/webhooks",
+                          raw=m.RawArtifact(data=encode_raw(config)))
+
+    def webhook_template(self) -> m.Template:
+        """HKube's progress/result webhooks, run by the workflow's lifecycle hooks."""
         key = f"{artifacts.job_prefix(self.config.key_prefix)}/results.json"
         return m.Template(
             name=WEBHOOKS,
             inputs=m.Inputs(
                 parameters=[m.Parameter(name="status"), m.Parameter(name="failures", default="")],
                 artifacts=[
-                    m.Artifact(name="webhooks", path=f"{artifacts.ROOT}/raw/webhooks",
-                               raw=m.RawArtifact(data=encode_raw(config))),
+                    self.webhooks_config(),
                     m.Artifact(name="results", path=f"{artifacts.ROOT}/raw/results.json",
                                optional=True, s3=m.S3Artifact(key=key))]),
             container=m.Container(
@@ -380,6 +396,21 @@ class TemplateSet:
                 command=_command("webhook", "--status", "{{inputs.parameters.status}}"),
                 env=[*runtime_env(self.config),
                      m.EnvVar(name="H2A_FAILURES", value="{{inputs.parameters.failures}}")],
+                resources=m.ResourceRequirements(
+                    requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})))
+
+    def progress_template(self) -> m.Template:
+        """The progress reporter (``runtime/progress.py``): a daemon beside the DAG that
+        reads its own Workflow once a second and posts HKube's debug-level events."""
+        return m.Template(
+            name=PROGRESS,
+            daemon=True,
+            inputs=m.Inputs(artifacts=[self.webhooks_config()]),
+            container=m.Container(
+                image=self.config.python_image, image_pull_policy=self.config.image_pull_policy,
+                command=_command("progress"),
+                env=[*runtime_env(self.config),
+                     m.EnvVar(name="H2A_NAMESPACE", value="{{workflow.namespace}}")],
                 resources=m.ResourceRequirements(
                     requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})))
 

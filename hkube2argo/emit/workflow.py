@@ -19,7 +19,7 @@ from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
-from .templates import WEBHOOKS, TemplateSet
+from .templates import LEVELS, WEBHOOKS, TemplateSet
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -71,7 +71,6 @@ def annotations(plan: Plan) -> dict[str, str]:
 
 RUNNING = 'workflow.status == "Running"'
 INFO = 3  # HKube's logger level of status changes; "failed" events are level 1 (error)
-LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
 
 
 def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:

@@ -12,7 +12,7 @@ import sys
 
 from . import io, layout, tasks
 
-MODES = ("prepare", "run", "zip", "collect", "results", "max", "webhook")
+MODES = ("prepare", "run", "zip", "collect", "results", "max", "webhook", "progress")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import webhooks
 
         return webhooks.send(opts.status, os.environ.get("H2A_FAILURES", ""))
+    if opts.mode == "progress":
+        from . import progress
+
+        return progress.main()
     spec = io.read_json(layout.local(layout.SPEC_FILE))
     if opts.mode == "run":
         return tasks.run(spec, opts.index)

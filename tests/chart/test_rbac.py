@@ -94,6 +94,7 @@ def test_readme_lists_the_minimum_the_compiled_manifests_need() -> None:
     assert set(readme_rules()) == {
         ("hkube2argo-workflow", "argoproj.io", "workflowtaskresults", "create"),
         ("hkube2argo-workflow", "argoproj.io", "workflowtaskresults", "patch"),
+        ("hkube2argo-workflow", "argoproj.io", "workflows", "get"),
         ("hkube2argo-sensor", "argoproj.io", "workflows", "create"),
         ("hkube2argo-sensor", "argoproj.io", "workflows", "list"),
         ("hkube2argo-sensor", "argoproj.io", "workflowtemplates", "get"),

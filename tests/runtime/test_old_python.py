@@ -62,3 +62,15 @@ def test_steps_under_python38(old: Task) -> None:
                                         {"slot": "r1", "raw": [{"value": "x"}]}])
     assert [{k: v["result"] for k, v in item.items()} for item in items] == [
         {"r0": 1, "r1": "x"}, {"r0": 2, "r1": "x"}]
+
+
+def test_every_runtime_module_imports_under_python38(tmp_path: Path) -> None:
+    runtime = tmp_path / "h2a-runtime"
+    subprocess.run([sys.executable, "-m", "hkube2argo.runtime.install", str(runtime)],
+                   check=True)
+    modules = sorted(p.stem for p in (runtime / "hkube2argo" / "runtime").glob("*.py"))
+    assert {"progress", "jobstatus", "tolerance", "tasks"} <= set(modules)
+    code = "; ".join(f"import hkube2argo.runtime.{m}" for m in modules)
+    proc = subprocess.run([PY38, "-c", code], capture_output=True, text=True, check=False,
+                          env={"PYTHONPATH": str(runtime), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr

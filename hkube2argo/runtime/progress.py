@@ -1,0 +1,121 @@
+"""HKube's per-task progress events (``progressVerbosityLevel`` debug or trace).
+
+HKube's driver posts the job status object at ``debug`` level on every task state change,
+at most once a second (hkube-reference section 6). On Argo no single process sees every
+task, so the compiled workflow runs this reporter as a daemon container beside the DAG:
+once a second it reads its own Workflow object, counts the tasks as ``exec status``
+does (``jobstatus.py``) and posts when the counts changed. Argo stops it when the DAG
+ends; the exit handler then posts the final status as before.
+
+Where the Workflow comes from: inside a pod, the Kubernetes API with the pod's service
+account token (the chart grants ``get`` on workflows); under the local runner, the file
+it keeps up to date (``H2A_WORKFLOW_FILE``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from . import jobstatus, layout, webhooks
+from .values import decode_raw
+
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+INTERVAL = 1.0  # HKube throttles progress events to one a second
+
+
+def workflow_url(env: dict[str, str]) -> str:
+    host = env.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc")
+    port = env.get("KUBERNETES_SERVICE_PORT", "443")
+    if ":" in host:  # an IPv6 service address
+        host = f"[{host}]"
+    namespace = env.get("H2A_NAMESPACE") or _read(f"{SERVICE_ACCOUNT}/namespace").strip()
+    name = env.get("H2A_JOB_ID", "")
+    return (f"https://{host}:{port}/apis/argoproj.io/v1alpha1/namespaces/{namespace}"
+            f"/workflows/{name}")
+
+
+def from_kubernetes(env: dict[str, str], account: str = SERVICE_ACCOUNT,
+                    ) -> Callable[[], dict[str, Any]]:
+    """GET our own Workflow with the pod's service-account token (read each time: it is
+    rotated), trusting the cluster's CA."""
+    url = env.get("H2A_WORKFLOW_URL") or workflow_url(env)
+    ca = f"{account}/ca.crt"
+    context = ssl.create_default_context(cafile=ca if os.path.exists(ca) else None)
+
+    def fetch() -> dict[str, Any]:
+        headers = {"Accept": "application/json"}
+        token_file = f"{account}/token"
+        if os.path.exists(token_file):
+            headers["Authorization"] = f"Bearer {_read(token_file).strip()}"
+        request = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return json.loads(response.read().decode("utf-8"))
+
+    return fetch
+
+
+def from_file(path: str) -> Callable[[], dict[str, Any]]:
+    def fetch() -> dict[str, Any]:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    return fetch
+
+
+def event(config: dict[str, Any], workflow: dict[str, Any], job: str) -> dict[str, Any]:
+    """The status object of a running job at debug level (a task changed state)."""
+    tasks = {k: v for k, v in config.get("nodes", {}).items() if jobstatus.MARK not in k}
+    counts = jobstatus.count(workflow, tasks)
+    return jobstatus.status_object(job, config["pipeline"], "active", level="debug",
+                                   timestamp=int(time.time() * 1000), **counts)
+
+
+def report(config: dict[str, Any], fetch: Callable[[], dict[str, Any]],
+           post: Callable[[str, dict[str, Any]], Any], stop: threading.Event,
+           job: str, interval: float = INTERVAL) -> int:
+    """Poll, and post whenever the task counts changed; until ``stop`` is set. A Workflow
+    that cannot be read is reported once per kind of problem and never ends the loop."""
+    last: Any = None
+    problems: set[str] = set()
+    while not stop.is_set():
+        try:
+            body = event(config, fetch(), job)
+        except (OSError, ValueError, urllib.error.URLError) as exc:
+            problem = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+            if problem not in problems:
+                problems.add(problem)
+                print(f"hkube2argo: progress: cannot read the workflow: {problem}",
+                      file=sys.stderr)
+        else:
+            if body["data"] != last:
+                last = body["data"]
+                post(config["progress"], body)
+        stop.wait(interval)
+    return 0
+
+
+def main() -> int:
+    config = decode_raw(_read(layout.local(layout.RAW_DIR, "webhooks")))
+    env = dict(os.environ)
+    path = env.get("H2A_WORKFLOW_FILE")
+    fetch = from_file(path) if path else from_kubernetes(env)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return report(config, fetch, lambda url, body: webhooks.post(url, body, attempts=1),
+                  stop, env.get("H2A_JOB_ID", "local"))
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()

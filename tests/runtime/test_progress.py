@@ -1,0 +1,128 @@
+"""The progress reporter (debug-level events): counting from a Workflow object, posting
+only on change, and reading the Workflow from the Kubernetes API with the pod's token."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hkube2argo.runtime import jobstatus, progress
+
+CONFIG = {"pipeline": "numbers", "progress": "http://hook/progress",
+          "nodes": {"Range": "Range", "Multiply": "Multiply", "Multiply--collect": "Multiply",
+                    "Reduce": "Reduce"}}
+
+
+def pod(task: str, phase: str, template: str, index: int = 0) -> dict[str, Any]:
+    name = f"{task}({index - 1}:{index})" if index else task
+    return {"type": "Pod", "phase": phase, "displayName": name, "templateName": template,
+            "inputs": {"parameters": [{"name": "task", "value": task}]}}
+
+
+def workflow(*pods: dict[str, Any], compressed: bool = False) -> dict[str, Any]:
+    nodes = {f"n{i}": p for i, p in enumerate(pods)}
+    if compressed:
+        packed = base64.b64encode(gzip.compress(json.dumps(nodes).encode())).decode()
+        return {"status": {"phase": "Running", "compressedNodes": packed}}
+    return {"status": {"phase": "Running", "nodes": nodes}}
+
+
+RUNNING = workflow(pod("prepare", "Succeeded", "prepare"), pod("Range", "Succeeded", "alg-range"),
+                   pod("Multiply", "Succeeded", "alg-multiply", 1),
+                   pod("Multiply", "Running", "alg-multiply", 2),
+                   pod("progress", "Running", "progress"))
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_the_event_counts_hkube_tasks_only(compressed: bool) -> None:
+    wf = RUNNING if not compressed else workflow(
+        *RUNNING["status"]["nodes"].values(), compressed=True)
+    body = progress.event(CONFIG, wf, "job-1")
+    assert body["level"] == "debug" and body["status"] == "active"
+    assert body["jobId"] == "job-1" and body["pipeline"] == "numbers"
+    # Range + Multiply item 1 done, item 2 running, Reduce not started: 2 of 4
+    assert body["data"] == {"progress": 50.0, "states": {"succeed": 2, "active": 1},
+                            "details": "50% completed, 2 succeed, 1 active"}
+
+
+def test_reports_only_changes_and_survives_a_bad_read(capsys) -> None:
+    later = json.loads(json.dumps(RUNNING))
+    later["status"]["nodes"]["n3"]["phase"] = "Succeeded"
+    reads: list[Any] = [RUNNING, OSError("connection refused"), RUNNING,
+                        OSError("connection refused"),
+                        later, later]
+    stop = threading.Event()
+    posted: list[dict[str, Any]] = []
+
+    def fetch() -> dict[str, Any]:
+        value = reads.pop(0)
+        if not reads:
+            stop.set()
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    progress.report(CONFIG, fetch, lambda url, body: posted.append(body), stop, "j",
+                    interval=0)
+    assert [b["data"]["states"] for b in posted] == [{"succeed": 2, "active": 1},
+                                                     {"succeed": 3}]
+    assert capsys.readouterr().err.count("cannot read the workflow") == 1  # one kind: once
+
+
+def test_reads_its_workflow_from_the_kubernetes_api_with_the_pod_token(tmp_path: Path) -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append((self.path, self.headers.get("Authorization")))
+            data = json.dumps(RUNNING).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        account = tmp_path / "sa"
+        account.mkdir()
+        (account / "token").write_text("tok-1\n")
+        url = f"http://127.0.0.1:{server.server_address[1]}/wf"
+        fetch = progress.from_kubernetes({"H2A_WORKFLOW_URL": url}, account=str(account))
+        assert fetch() == RUNNING
+        (account / "token").write_text("tok-2")  # rotated: read again each time
+        fetch()
+    finally:
+        server.shutdown()
+    assert seen == [("/wf", "Bearer tok-1"), ("/wf", "Bearer tok-2")]
+
+
+def test_the_in_cluster_address_names_our_namespace_and_workflow() -> None:
+    env = {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443",
+           "H2A_NAMESPACE": "team-a", "H2A_JOB_ID": "numbers-x7k2p"}
+    assert progress.workflow_url(env) == ("https://10.0.0.1:443/apis/argoproj.io/v1alpha1/"
+                                          "namespaces/team-a/workflows/numbers-x7k2p")
+    env["KUBERNETES_SERVICE_HOST"] = "fd00::1"
+    assert progress.workflow_url(env).startswith("https://[fd00::1]:443/")
+
+
+def test_status_constants_agree_with_the_compiler() -> None:
+    from hkube2argo import naming
+    from hkube2argo.config import LABEL_DOMAIN
+    from hkube2argo.emit import templates
+
+    assert jobstatus.MARK == naming.RESERVED_MARK
+    assert f"{LABEL_DOMAIN}/tasks" == jobstatus.TASKS_ANNOTATION
+    assert {templates.WEBHOOKS, templates.PROGRESS} <= jobstatus.HELPER_TEMPLATES
+    assert templates.PROGRESS in naming.RESERVED_TASKS
