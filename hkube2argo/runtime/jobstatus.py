@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 from typing import Any
 
 # Argo's workflow phase -> HKube's job status (hkube-reference 4.5)
@@ -172,5 +173,27 @@ def failure(workflow: dict[str, Any],
     if not causes:
         return None, message
     node = causes[0][1]
-    return hkube_name(task_key(node), tasks), node.get("message") or message
+    return said_by(node.get("message") or message, hkube_name(task_key(node), tasks),
+                   set((tasks or {}).values()))
+
+
+def said_by(message: str, node: str, known: set[str]) -> tuple[str, str]:
+    """A failed node's message: the wrapper's termination message when it left one, as
+    Argo words it ("Error (exit code 3): <node> failed: <error>"), else Argo's own."""
+    return blamed(_EXIT_PREFIX.sub("", message, count=1), node, known) or (node, message)
+
+
+_EXIT_PREFIX = re.compile(r"^[A-Za-z]+ \(exit code -?\d+\): ")
+
+
+def blamed(said: str, node: str, known: set[str]) -> tuple[str, str] | None:
+    """``<node> failed: <error>``, as the wrapper says it (log line, termination message):
+    the node it blames (a reader judging a batch's tolerance blames the batch node) and
+    the error; None when ``said`` is not in that form. Matched against the known node
+    names, since a name may itself contain " failed: "."""
+    names = sorted((n for n in known | {node} if said.startswith(f"{n} failed: ")),
+                   key=len, reverse=True)
+    if not names:
+        return None
+    return names[0], said[len(names[0]) + len(" failed: "):]
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from . import io, layout
+from . import io, jobstatus, layout
 from .values import decode_raw
 
 LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
@@ -57,7 +57,8 @@ def _failure(failures: str, nodes: dict[str, str]) -> tuple[str | None, str]:
         name = item.get("displayName") or item.get("name") or ""
         if name and not name.startswith(("pipeline", "part-")):
             task = name.split("(", 1)[0]
-            return nodes.get(task, task), item.get("message") or "failed"
+            node, text = nodes.get(task, task), item.get("message") or "failed"
+            return jobstatus.said_by(text, node, set(nodes.values()))
     return None, "the pipeline failed"
 
 

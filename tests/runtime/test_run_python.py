@@ -107,6 +107,16 @@ def test_failure_along_every_route_place(task: Task) -> None:
     assert not task.has_out("inbox/zipper/shared/r3/000001.json")
 
 
+def test_a_failure_leaves_its_termination_message(task: Task, tmp_path) -> None:
+    # Argo shows a pod's termination message as the node's message: the HKube error
+    # reaches the UI and `exec status` instead of a bare exit code
+    log = tmp_path / "termination-log"
+    task.code("raises.py").spec(run_spec(entry="raises.py", input=[42]))
+    proc = task.run("run", H2A_TERMINATION_LOG=str(log))
+    assert proc.returncode == 3, explain(proc)
+    assert log.read_text(encoding="utf-8") == "n1 failed: boom: bad input 42"
+
+
 def test_bytes_result_travels_base64(task: Task) -> None:
     task.code("returns_bytes.py").spec(run_spec(
         entry="returns_bytes.py", routes=[{"task": "down", "slot": "r0", "place": "shared"}]))
