@@ -4,13 +4,17 @@
 
 Shapes: a chain (each node reads the previous one), a wide batch (one batch node over a
 flowInput list of NODES items: the manifest must not grow with it, except the flowInput
-argument), and fan-ins (every node a batch over the flowInput, all read by one reducer).
+argument), and fan-ins (every node a batch over the flowInput, all read by one reducer;
+``fan_in_distinct``: each over its own array, so no two loops share a count). Sizes are
+the WorkflowTemplate as YAML (what `compile` writes) and as compact JSON (what the API
+server stores; Argo's object limit is about 1 MiB).
 Targets from the issue: 1,000 nodes compile in under 1 s, the WorkflowTemplate stays under
 512 KiB, and no parameter value exceeds 1 KiB.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -46,6 +50,15 @@ def fan_in(n: int) -> dict[str, Any]:
     return {"name": f"fanin-{n}", "nodes": nodes, "flowInput": {"items": [1, 2, 3]}}
 
 
+def fan_in_distinct(n: int) -> dict[str, Any]:
+    """The worst case for loop sizes: every batch node over its own array (no shared count)."""
+    data = fan_in(n)
+    for i, node in enumerate(data["nodes"][:-1]):
+        node["input"] = [f"#@flowInput.items{i}"]
+    data["flowInput"] = {f"items{i}": [1, 2, 3] for i in range(n - 1)}
+    return data
+
+
 def longest_parameter(value: Any) -> int:
     if isinstance(value, dict):
         own = len(str(value.get("value", ""))) if "name" in value and "value" in value else 0
@@ -55,7 +68,7 @@ def longest_parameter(value: Any) -> int:
     return 0
 
 
-def measure(shape, n: int, catalog) -> tuple[float, int, int, int]:
+def measure(shape, n: int, catalog) -> tuple[float, int, int, int, int]:
     data = shape(n)
     start = time.perf_counter()
     result = validate_descriptor(Descriptor(data, Source("bench.yaml")), catalog)
@@ -64,19 +77,20 @@ def measure(shape, n: int, catalog) -> tuple[float, int, int, int]:
     text = serialize.dump(manifests.workflow_template)
     seconds = time.perf_counter() - start
     spec = manifests.workflow_template["spec"]
-    return seconds, len(text.encode()), len(spec["templates"]), longest_parameter(spec)
+    stored = len(json.dumps(manifests.workflow_template, separators=(",", ":")).encode())
+    return seconds, len(text.encode()), stored, len(spec["templates"]), longest_parameter(spec)
 
 
 def main(sizes: list[int]) -> None:
     catalog = load_algorithms([ALGORITHMS])
     measure(chain, 3, catalog)  # warm imports
-    print(f"{'shape':>8} {'nodes':>6} {'seconds':>8} {'template KiB':>13} {'templates':>10} "
-          f"{'max param':>10}")
-    for shape in (chain, wide, fan_in):
+    print(f"{'shape':>15} {'nodes':>6} {'seconds':>8} {'YAML KiB':>9} {'JSON KiB':>9} "
+          f"{'templates':>10} {'max param':>10}")
+    for shape in (chain, wide, fan_in, fan_in_distinct):
         for n in sizes:
-            seconds, size, templates, longest = measure(shape, n, catalog)
-            print(f"{shape.__name__:>8} {n:>6} {seconds:>8.3f} {size / 1024:>13.1f} "
-                  f"{templates:>10} {longest:>10}")
+            seconds, size, stored, templates, longest = measure(shape, n, catalog)
+            print(f"{shape.__name__:>15} {n:>6} {seconds:>8.3f} {size / 1024:>9.1f} "
+                  f"{stored / 1024:>9.1f} {templates:>10} {longest:>10}")
 
 
 if __name__ == "__main__":
