@@ -3,7 +3,9 @@ fail-fast, retries and deadlines, as the controller applies them (argo-notes sec
 
 One scheduler thread walks the DAGs; containers run in a pool of ``workers`` threads,
 each a subprocess. Every finished container is journalled, so a killed run can resume
-without running it again.
+without running it again. Daemon containers run beside the pool (``daemons.py``); when a
+workflow has any, the run's state is kept as an Argo Workflow file for them to read
+(``livestate.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tags
+from . import livestate, tags
+from .daemons import Daemons
 from .executor import Attempt, kill_running, run_container
 from .journal import Journal
 from .store import Store
@@ -49,16 +52,19 @@ class _Call:
     """One template invocation: a container (future) or a nested DAG."""
 
     def __init__(self, outcome: Outcome | None = None, future: cf.Future | None = None,
-                 dag: _DagRun | None = None):
+                 dag: _DagRun | None = None, daemon: bool = False):
         self.fixed = outcome
         self.future = future
         self.dag = dag
+        self.daemon = daemon  # future: the daemon started; its task has then succeeded
 
     def result(self) -> Outcome | None:
         if self.fixed is not None:
             return self.fixed
         if self.future is not None:
-            return self.future.result() if self.future.done() else None
+            if not self.future.done():
+                return None
+            return Outcome("Succeeded") if self.daemon else self.future.result()
         assert self.dag is not None
         self.dag.advance()
         return self.dag.outcome
@@ -73,7 +79,7 @@ class _TaskState:
 
 class _DagRun:
     def __init__(self, engine: Engine, template: dict[str, Any], params: dict[str, str],
-                 artifacts: dict[str, dict[str, Any]], path: str):
+                 artifacts: dict[str, dict[str, Any]], path: str, node: str):
         self.engine = engine
         self.template = template
         self.tasks = template["dag"]["tasks"]
@@ -81,6 +87,7 @@ class _DagRun:
         self.params = params
         self.artifacts = artifacts
         self.path = path
+        self.node = node  # Argo's node name: <workflow>.<task>.<task>...
         self.state = {t["name"]: _TaskState() for t in self.tasks}
         self.failed = False
         self.outcome: Outcome | None = None
@@ -116,11 +123,16 @@ class _DagRun:
             return
         if verdict == "omit" or self.failed:
             st.outcome = Outcome("Omitted")
+            if verdict == "omit":  # fail-fast leaves no node on Argo, a failed dependency does
+                self._skipped(task, "Omitted", "omitted: depends condition not met")
             return
         scope = self._scope()
-        if "when" in task and not tags.when(tags.substitute(task["when"], scope)):
-            st.outcome = Outcome("Skipped", message="when condition was false")
-            return
+        if "when" in task:
+            condition = tags.substitute(task["when"], scope)
+            if not tags.when(condition):
+                st.outcome = Outcome("Skipped", message="when condition was false")
+                self._skipped(task, "Skipped", f"when '{condition}' evaluated false")
+                return
         items: list[str | None] = [None]
         if "withSequence" in task:
             seq = task["withSequence"]
@@ -130,10 +142,15 @@ class _DagRun:
             st.looped = True
             if not items:
                 st.outcome = Outcome("Skipped", message="Skipped, empty params")
+                self._skipped(task, "Skipped", st.outcome.message)
                 return
-        st.calls = [self._call(task, item) for item in items]
+        st.calls = [self._call(task, item, i) for i, item in enumerate(items)]
 
-    def _call(self, task: dict[str, Any], item: str | None) -> _Call:
+    def _skipped(self, task: dict[str, Any], phase: str, message: str) -> None:
+        self.engine.live.skipped(f"{self.path}/{task['name']}", f"{self.node}.{task['name']}",
+                                 task["name"], task["template"], phase, message)
+
+    def _call(self, task: dict[str, Any], item: str | None, index: int) -> _Call:
         scope = self._scope(item)
         args = task.get("arguments") or {}
         params = {p["name"]: tags.substitute(str(p.get("value", "")), scope)
@@ -146,8 +163,10 @@ class _DagRun:
                 raise tags.Unsupported(f"artifact argument {art}")
             artifacts[art["name"]] = self.artifacts[match.group(1)]
         suffix = f"({item})" if item is not None else ""
+        display = f"{task['name']}({index}:{item})" if item is not None else task["name"]
         return self.engine.invoke(task["template"], params, artifacts,
-                                  f"{self.path}/{task['name']}{suffix}")
+                                  f"{self.path}/{task['name']}{suffix}",
+                                  (f"{self.node}.{display}", display))
 
     def advance(self) -> None:
         if self.outcome is not None:
@@ -182,6 +201,7 @@ class _DagRun:
                                                          f"{outcome.message}")
             else:
                 self.outcome = Outcome("Succeeded", outputs=self._outputs())
+            self.engine.daemons.release(self.path)  # Argo: a DAG's daemons end with it
 
     def _outputs(self) -> dict[str, str]:
         """A DAG template's output parameters (``valueFrom.parameter`` over its tasks)."""
@@ -198,7 +218,7 @@ class Engine:
         self.spec = workflow["spec"]
         self.templates = {t["name"]: t for t in self.spec["templates"]}
         self.job_id = job_id
-        self.globals = {"workflow.name": job_id}
+        self.globals = {"workflow.name": job_id, "workflow.namespace": "local"}
         for param in (self.spec.get("arguments") or {}).get("parameters") or []:
             self.globals[f"workflow.parameters.{param['name']}"] = str(param.get("value", ""))
         self.store = store
@@ -210,13 +230,19 @@ class Engine:
         self.stop_reason = "workflow stopped"
         self.warm = WarmPool() if warm else None
         self.debug_task = debug_task
+        has_daemons = any(t.get("daemon") for t in self.spec["templates"])
+        self.live = livestate.LiveState(
+            folder.resolve() / livestate.FILE if has_daemons else None, workflow, job_id)
+        self.daemons = Daemons(store, self.live, lambda path, kind, phase, message:
+                               self.on_event(Event(path, kind, phase, message)))
         self.containers: dict[str, Outcome] = {}
         self.stats: dict[str, Any] = {"containers": 0, "attempts": 0, "bytes_in": 0,
                                       "bytes_out": 0, "reused": 0, "read_by_artifact": {}}
         self._lock = threading.Lock()
 
     def invoke(self, name: str, params: dict[str, str], artifacts: dict[str, dict[str, Any]],
-               path: str) -> _Call:
+               path: str, node: tuple[str, str]) -> _Call:
+        """``node``: Argo's node name and display name, for the live state."""
         template = self.templates[name]
         declared = template.get("inputs", {}).get("parameters") or []
         values = {}
@@ -228,13 +254,29 @@ class Engine:
             else:
                 raise tags.Unresolved(f"{path}: input parameter {p['name']} not given")
         if "dag" in template:
-            return _Call(dag=_DagRun(self, template, values, artifacts, path))
+            return _Call(dag=_DagRun(self, template, values, artifacts, path, node[0]))
+        if template.get("daemon"):  # never journalled: a resumed run starts it again
+            self.live.pod(path, *node, name, values)
+            return _Call(future=self.daemons.start(self._resolve(template, values, 0),
+                                                   artifacts, path, self._folder(path, 0)),
+                         daemon=True)
         done = self.journal.finished(path)
         if done is not None:
             self.stats["reused"] += 1
+            self.live.pod(path, *node, name, values, phase="Succeeded")
             return _Call(outcome=Outcome("Succeeded", outputs=done))
+        self.live.pod(path, *node, name, values)
         return _Call(future=self.pool.submit(self._container, template, values, artifacts,
                                              path))
+
+    def _resolve(self, template: dict[str, Any], params: dict[str, str],
+                 attempt_no: int) -> dict[str, Any]:
+        scope = {**self.globals, "retries": str(attempt_no)}
+        scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
+        return tags.substitute_all(template, scope)
+
+    def _folder(self, path: str, attempt_no: int) -> Path:
+        return self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
 
     def _container(self, template: dict[str, Any], params: dict[str, str],
                    artifacts: dict[str, dict[str, Any]], path: str) -> Outcome:
@@ -247,10 +289,9 @@ class Engine:
             if self.stop.is_set():
                 outcome = Outcome("Failed", message=self.stop_reason)
                 break
-            scope = {**self.globals, "retries": str(attempt_no)}
-            scope.update({f"inputs.parameters.{k}": v for k, v in params.items()})
-            resolved = tags.substitute_all(template, scope)
-            folder = self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
+            self.live.update(path, "Running", restart=attempt_no > 0)
+            resolved = self._resolve(template, params, attempt_no)
+            folder = self._folder(path, attempt_no)
             task = path.rsplit("/", 1)[-1].split("(", 1)[0]
             attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout,
                                              self.warm, in_process=task == self.debug_task)
@@ -275,18 +316,22 @@ class Engine:
         with self._lock:
             self.stats["containers"] += 1
             self.containers[path] = outcome
+        self.live.update(path, outcome.phase, outcome.message)
         self.on_event(Event(path, "ended", outcome.phase, outcome.message))
         return outcome
 
     def _hook(self, name: str, extra: dict[str, str]) -> _Call | None:
-        """A workflow lifecycle hook (only the forms the emitters write)."""
+        """A workflow lifecycle hook (only the forms the emitters write), named as Argo
+        names its node (``<workflow>.onExit``, ``<workflow>.hooks.running``)."""
         hook = (self.spec.get("hooks") or {}).get(name)
         if hook is None:
             return None
         scope = {**self.globals, **extra}
         params = {p["name"]: tags.substitute(str(p.get("value", "")), scope)
                   for p in (hook.get("arguments") or {}).get("parameters") or []}
-        return self.invoke(hook["template"], params, {}, f"hooks/{name}")
+        display = "onExit" if name == "exit" else f"hooks.{name}"
+        return self.invoke(hook["template"], params, {}, f"hooks/{name}",
+                           (f"{self.job_id}.{display}", display))
 
     def _failures(self) -> str:
         """Argo's ``workflow.failures``: the failed nodes with their messages."""
@@ -296,12 +341,16 @@ class Engine:
 
     def run(self, arguments: dict[str, dict[str, Any]], timeout: float | None) -> Outcome:
         entry = self.templates[self.spec["entrypoint"]]
-        root = _DagRun(self, entry, {}, arguments, entry["name"])
+        root = _DagRun(self, entry, {}, arguments, entry["name"], self.job_id)
         started = time.monotonic()
+        self.live.start()
+        status = "Failed"  # unless it gets that far
         running = self._hook("running", {})
         try:
             outcome = self._drive(root, started, timeout)
             status = "Succeeded" if outcome.phase == "Succeeded" else "Failed"
+            self.daemons.stop_all()  # the exit handler runs once every daemon is gone
+            self.daemons.wait()
             self.stop.clear()  # the exit handler runs even after a deadline
             final = self._hook("exit", {"workflow.status": status,
                                         "workflow.failures": self._failures()})
@@ -311,7 +360,10 @@ class Engine:
             return outcome
         finally:
             self.stop.set()
+            self.daemons.stop_all()
+            self.daemons.wait()
             self.pool.shutdown(wait=True)
+            self.live.close(status)
             if self.warm is not None:
                 self.warm.close()
 
@@ -326,6 +378,7 @@ class Engine:
                 self.stop.set()
                 for future in _futures(root):
                     future.cancel()
+                self.daemons.stop_all()  # SIGTERM first: they are not for kill_running
                 kill_running()
                 return Outcome("Failed", message=self.stop_reason)
             pending = [f for f in _futures(root) if not f.done()]

@@ -121,20 +121,20 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
     return code, "" if code == 0 else f"Error (exit code {code})"
 
 
-def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
-                  folder: Path, store: Store, timeout: float | None,
-                  pool: WarmPool | None = None, in_process: bool = False) -> Attempt:
-    """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
-    folder.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
+def _load_inputs(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
+                 folder: Path, store: Store) -> dict[str, int]:
+    """Every input artifact into the task folder; the bytes read, by artifact. Raises
+    :class:`driver.ArtifactMissing` for a required input that does not exist."""
     read: dict[str, int] = {}
     for artifact in template.get("inputs", {}).get("artifacts", []):
         given = {**artifact, **artifacts.get(artifact["name"], {})}
-        try:
-            read[artifact["name"]] = driver.load_input(given, sandbox(folder, artifact["path"]),
-                                                       store)
-        except driver.ArtifactMissing as exc:
-            return Attempt(exit_code=-1, message=str(exc))
+        read[artifact["name"]] = driver.load_input(given, sandbox(folder, artifact["path"]),
+                                                   store)
+    return read
+
+
+def _environment(template: dict[str, Any], folder: Path) -> dict[str, str]:
+    """The container's env (``podSpecPatch`` last, as Kubernetes merges it) over ours."""
     container = template["container"]
     env = dict(os.environ)
     patch = json.loads(template.get("podSpecPatch") or "{}")
@@ -144,9 +144,49 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
         if "value" not in var:
             continue  # valueFrom (Secrets, fieldRef) exists only in a cluster
         env[var["name"]] = _env_value(folder, var["value"])
+    return env
+
+
+def daemon_command(container: dict[str, Any]) -> list[str]:
+    """A daemon may run any ``python3`` command, not only the runtime: it has no outputs
+    and its exit code is ignored, so it cannot change a result Argo would compute
+    differently; it only observes the run (the progress reporter, a test's probe)."""
+    command = list(container.get("command") or []) + list(container.get("args") or [])
+    if command[:1] != ["python3"]:
+        raise Unsupported(f"daemon command {command[:1]}: only python3 commands run locally")
+    return command
+
+
+def start_daemon(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
+                 folder: Path, store: Store, extra_env: dict[str, str]) -> subprocess.Popen:
+    """Start a daemon container (``template`` already substituted) and return at once: its
+    inputs and env as for any container, a fresh interpreter (never a warm fork: the
+    daemon outlives many tasks and is stopped by signal), its own process group so
+    stopping it stops what it started. ``extra_env`` is set as is (no /tmp sandboxing:
+    it holds host paths)."""
+    command = daemon_command(template["container"])
+    folder.mkdir(parents=True, exist_ok=True)
+    _load_inputs(template, artifacts, folder, store)
+    env = {**_environment(template, folder), **extra_env}
+    with open(folder / "log.txt", "wb") as out:
+        return subprocess.Popen([sys.executable, *command[1:]], cwd=folder, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
+                  folder: Path, store: Store, timeout: float | None,
+                  pool: WarmPool | None = None, in_process: bool = False) -> Attempt:
+    """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    try:
+        read = _load_inputs(template, artifacts, folder, store)
+    except driver.ArtifactMissing as exc:
+        return Attempt(exit_code=-1, message=str(exc))
+    env = _environment(template, folder)
     log = folder / "log.txt"
-    exit_code, message = _spawn(_command(container), folder, env, log, timeout, pool,
-                                in_process)
+    exit_code, message = _spawn(_command(template["container"]), folder, env, log, timeout,
+                                pool, in_process)
     attempt = Attempt(exit_code=exit_code, message=message, log=log,
                       bytes_in=sum(read.values()), read_by_artifact=read)
     outputs = template.get("outputs", {})

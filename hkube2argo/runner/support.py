@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .executor import daemon_command
 from .tags import Unsupported, check_retry_expression
 
 SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef",
@@ -12,7 +13,8 @@ SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef"
         "synchronization", "templates", "workflowMetadata", "hooks"}
 HOOKS = {"exit": None, "running": 'workflow.status == "Running"'}
 TEMPLATE = {"name", "inputs", "outputs", "container", "dag", "retryStrategy",
-            "activeDeadlineSeconds", "metadata", "nodeSelector", "podSpecPatch"}
+            "activeDeadlineSeconds", "metadata", "nodeSelector", "podSpecPatch", "daemon"}
+CONTAINER_ONLY = {"daemon"}  # Argo daemons a pod; a DAG is no pod
 TASK = {"name", "template", "arguments", "dependencies", "withSequence", "continueOn", "when"}
 CONTAINER = {"image", "imagePullPolicy", "command", "args", "env", "resources"}
 RETRY = {"limit", "retryPolicy", "expression"}
@@ -32,7 +34,13 @@ def check(workflow: dict[str, Any]) -> None:
             raise Unsupported(f"lifecycle hook {name!r} ({hook.get('expression')!r})")
     for template in spec["templates"]:
         where = f"template {template['name']}"
-        _unknown(where, template, TEMPLATE)
+        _unknown(where, template, TEMPLATE if "container" in template
+                 else TEMPLATE - CONTAINER_ONLY)
+        if template.get("daemon"):
+            try:
+                daemon_command(template["container"])
+            except Unsupported as exc:
+                raise Unsupported(f"{where}: {exc}") from None
         if "container" in template:
             _unknown(f"{where} container", template["container"], CONTAINER)
             for var in template["container"].get("env", []):
