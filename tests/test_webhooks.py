@@ -18,6 +18,7 @@ from hkube2argo.validate import load_algorithms, validate_descriptor
 from tests.conftest import EXAMPLES
 
 ALGS = EXAMPLES / "algorithms"
+E2E_ALGS = EXAMPLES.parent / "tests" / "e2e" / "algorithms"
 
 
 @pytest.fixture
@@ -103,3 +104,46 @@ def test_unreachable_webhook_never_fails_the_pipeline(tmp_path: Path) -> None:
     result = Runner(tmp_path / "s", workers=2).start(
         pipeline(tmp_path, "http://127.0.0.1:9"), [ALGS], StorageSpec())
     assert result.status == "completed"
+
+
+def test_debug_verbosity_posts_per_task_progress(tmp_path: Path, receiver) -> None:
+    # HKube's driver posts the status object at debug level as tasks change state; here a
+    # daemon beside the DAG reads the run's Workflow (the runner's live file) and does so
+    url, got = receiver
+    # the items sleep so that the reporter (a fresh interpreter) is up before the run ends
+    items = [{"sleep": 1.5, "value": i} for i in range(3)]
+    data = {"name": "hooked", "webhooks": {"progress": f"{url}/progress"},
+            "options": {"progressVerbosityLevel": "debug"}, "flowInput": {"items": items},
+            "nodes": [{"nodeName": "Split", "algorithmName": "echo",
+                       "input": ["@flowInput.items"]},
+                      {"nodeName": "Double", "algorithmName": "probe", "input": ["#@Split.0"]},
+                      {"nodeName": "Sum", "algorithmName": "echo", "input": ["@Double"]}]}
+    path = tmp_path / "debug.json"
+    path.write_text(json.dumps(data))
+    result = Runner(tmp_path / "s", workers=2).start(path, [E2E_ALGS], StorageSpec())
+    assert result.status == "completed"
+    debug = [b for p, b in got if p == "/progress" and b["level"] == "debug"]
+    assert debug, got
+    assert all(b["status"] == "active" and b["jobId"] == result.job_id for b in debug)
+    shares = [b["data"]["progress"] for b in debug]
+    assert shares == sorted(shares)
+    # Split, three Double items and Sum: five HKube tasks, all done at the last poll
+    assert debug[-1]["data"]["states"] == {"succeed": 5}
+    assert debug[-1]["data"]["progress"] == 100
+    info = [b["status"] for p, b in got if p == "/progress" and b["level"] != "debug"]
+    assert info == ["active", "completed"]
+    assert got[-1][1]["status"] == "completed"  # the exit handler's event comes last
+
+
+def test_info_verbosity_runs_no_progress_reporter(tmp_path: Path) -> None:
+    catalog = load_algorithms([ALGS])
+    data = json.loads(pipeline(tmp_path, "http://example.com").read_text())
+    manifests = compile_manifests(validate_descriptor(Descriptor(data, Source("x")),
+                                                      catalog).plan)
+    assert "progress" not in {t["name"] for t in manifests.workflow["spec"]["templates"]}
+    data["options"]["progressVerbosityLevel"] = "trace"
+    manifests = compile_manifests(validate_descriptor(Descriptor(data, Source("x")),
+                                                      catalog).plan)
+    (daemon,) = [t for t in manifests.workflow["spec"]["templates"] if t["name"] == "progress"]
+    assert daemon["daemon"] is True
+    assert lint.lint(manifests.documents()) == []

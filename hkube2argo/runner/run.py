@@ -29,7 +29,7 @@ from ..emit.artifacts import PARENT_PARAMETER
 from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
-from ..runtime import layout
+from ..runtime import jobstatus, layout
 from ..validate import load_algorithms, validate_descriptor
 from . import support
 from .engine import Engine, Event, Outcome
@@ -313,20 +313,11 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
         tail = "\n".join(lines[-20:])
         mine = [ln for ln in lines if ln.startswith("hkube2argo: ")]
         if mine:
-            node, error = _blamed(mine[-1], node, set(nodes.values()))
+            said = mine[-1][len("hkube2argo: "):]
+            node, error = jobstatus.blamed(said, node, set(nodes.values())) \
+                or (node, said.split(" failed: ", 1)[-1])
     return node, error, tail
 
-
-def _blamed(line: str, node: str, known: set[str]) -> tuple[str, str]:
-    """``hkube2argo: <node> failed: <error>``: the node a failing task blames (a reader
-    judging a batch's tolerance blames the batch node), matched against the known names
-    since a node name may itself contain " failed: "."""
-    body = line[len("hkube2argo: "):]
-    names = sorted((n for n in known | {node} if body.startswith(f"{n} failed: ")),
-                   key=len, reverse=True)
-    if not names:
-        return node, body.split(" failed: ", 1)[-1]
-    return names[0], body[len(names[0]) + len(" failed: "):]
 
 
 def triggered_by(result: RunResult, folder: Path) -> list[Path]:

@@ -85,9 +85,10 @@ def report(config: dict[str, Any], fetch: Callable[[], dict[str, Any]],
            job: str, interval: float = INTERVAL) -> int:
     """Poll, and post whenever the task counts changed; until ``stop`` is set. A Workflow
     that cannot be read is reported once per kind of problem and never ends the loop."""
-    last: Any = None
+    last: list[Any] = [None]
     problems: set[str] = set()
-    while not stop.is_set():
+
+    def poll() -> None:
         try:
             body = event(config, fetch(), job)
         except (OSError, ValueError, urllib.error.URLError) as exc:
@@ -96,11 +97,15 @@ def report(config: dict[str, Any], fetch: Callable[[], dict[str, Any]],
                 problems.add(problem)
                 print(f"hkube2argo: progress: cannot read the workflow: {problem}",
                       file=sys.stderr)
-        else:
-            if body["data"] != last:
-                last = body["data"]
-                post(config["progress"], body)
+            return
+        if body["data"] != last[0]:
+            last[0] = body["data"]
+            post(config["progress"], body)
+
+    while not stop.is_set():
+        poll()
         stop.wait(interval)
+    poll()  # stopped as the DAG ended: the last task changes, before the exit handler's event
     return 0
 
 
@@ -112,8 +117,22 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _stop_when_orphaned(stop)
     return report(config, fetch, lambda url, body: webhooks.post(url, body, attempts=1),
                   stop, env.get("H2A_JOB_ID", "local"))
+
+
+def _stop_when_orphaned(stop: threading.Event) -> None:
+    """Stop if whoever started us dies without signalling (the local runner killed with
+    kill -9); in a pod the parent is Argo's executor, which outlives us."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _read(path: str) -> str:

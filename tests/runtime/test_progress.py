@@ -62,7 +62,7 @@ def test_reports_only_changes_and_survives_a_bad_read(capsys) -> None:
     posted: list[dict[str, Any]] = []
 
     def fetch() -> dict[str, Any]:
-        value = reads.pop(0)
+        value = reads.pop(0) if reads else later  # after the stop: one last poll
         if not reads:
             stop.set()
         if isinstance(value, Exception):
@@ -74,6 +74,16 @@ def test_reports_only_changes_and_survives_a_bad_read(capsys) -> None:
     assert [b["data"]["states"] for b in posted] == [{"succeed": 2, "active": 1},
                                                      {"succeed": 3}]
     assert capsys.readouterr().err.count("cannot read the workflow") == 1  # one kind: once
+
+
+def test_one_last_poll_after_the_stop() -> None:
+    # stopped as the DAG ends: the tasks that ended since the last poll are still posted
+    stop = threading.Event()
+    stop.set()
+    posted: list[dict[str, Any]] = []
+    progress.report(CONFIG, lambda: RUNNING, lambda url, body: posted.append(body), stop, "j",
+                    interval=0)
+    assert [b["data"]["progress"] for b in posted] == [50.0]
 
 
 def test_reads_its_workflow_from_the_kubernetes_api_with_the_pod_token(tmp_path: Path) -> None:
