@@ -1,13 +1,18 @@
-"""File plumbing of a task: reading its inbox, writing its outbox and counts."""
+"""File plumbing of a task: reading its inbox, writing its outbox and counts, and saying
+why it failed (log line and termination message)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 from . import layout
 from .values import dumps, item_index
+
+TERMINATION_LOG = "/dev/termination-log"  # Kubernetes' default terminationMessagePath
+TERMINATION_MAX = 4000  # the kubelet keeps 4096 bytes
 
 
 def read_json(path: str) -> Any:
@@ -68,3 +73,19 @@ def write_text(name: str, value: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(value)
+
+
+def report_failure(node_name: str, message: str) -> None:
+    """Say which node failed and why: a line in the logs (the local runner reads it) and
+    the container's termination message, which Argo shows as the node's message
+    ("Error (exit code 3): <node> failed: <error>") and ``exec status`` reads back."""
+    line = f"{node_name} failed: {message}"
+    print(f"hkube2argo: {line}", file=sys.stderr)
+    path = os.environ.get("H2A_TERMINATION_LOG") or TERMINATION_LOG
+    if path == TERMINATION_LOG and not os.path.exists(path):
+        return  # not in a pod: never create a file under /dev
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(line.encode("utf-8")[:TERMINATION_MAX].decode("utf-8", "ignore"))
+    except OSError:
+        pass  # not in a pod (or not writable): the log line is enough

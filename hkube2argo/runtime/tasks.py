@@ -137,7 +137,7 @@ def run(spec: dict[str, Any], index: int) -> int:
         envelope = failed(outcome.error)
     routes.write(spec["routes"], envelope, index)
     if envelope["status"] != "succeed":
-        tolerance.fail(spec["node"]["nodeName"], envelope["error"])
+        io.report_failure(spec["node"]["nodeName"], envelope["error"])
         return EXIT_ALGORITHM_ERROR
     return EXIT_OK
 
@@ -192,7 +192,7 @@ def collect(spec: dict[str, Any], total: int) -> int:
     routes.write_sizes(spec.get("sizeTo", ()), len(ok))
     message = tolerance.exceeded(statuses, total, spec["tolerance"])
     if message is not None:
-        tolerance.fail(spec["nodeName"], message)
+        io.report_failure(spec["nodeName"], message)
         return EXIT_TOLERANCE
     return EXIT_OK
 

@@ -8,8 +8,6 @@ counted it, an item that crashed left no envelope and counts as failed.
 
 from __future__ import annotations
 
-import os
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -61,25 +59,5 @@ def judge(check: dict[str, Any]) -> bool:
     message = exceeded(items, size(check, items), check["tolerance"])
     if message is None:
         return True
-    fail(check["nodeName"], message)
+    io.report_failure(check["nodeName"], message)
     return False
-
-
-TERMINATION_LOG = "/dev/termination-log"  # Kubernetes' default terminationMessagePath
-TERMINATION_MAX = 4000  # the kubelet keeps 4096 bytes
-
-
-def fail(node_name: str, message: str) -> None:
-    """Say which node failed and why: a line in the logs (the local runner reads it) and
-    the container's termination message, which Argo shows as the node's message
-    ("Error (exit code 3): <node> failed: <error>") and ``exec status`` reads back."""
-    line = f"{node_name} failed: {message}"
-    print(f"hkube2argo: {line}", file=sys.stderr)
-    path = os.environ.get("H2A_TERMINATION_LOG") or TERMINATION_LOG
-    if path == TERMINATION_LOG and not os.path.exists(path):
-        return  # not in a pod: never create a file under /dev
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(line.encode("utf-8")[:TERMINATION_MAX].decode("utf-8", "ignore"))
-    except OSError:
-        pass  # not in a pod (or not writable): the log line is enough
