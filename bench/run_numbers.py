@@ -66,8 +66,8 @@ def payload(n: int, size: int = 10_000) -> None:
 
 def main(sizes: list[int]) -> None:
     workers = os.cpu_count() or 2
-    print(f"numbers pipeline, {workers} workers; tasks = N + 5 (prepare, Range, N items, "
-          "collect, Reduce, results)")
+    print(f"numbers pipeline, {workers} workers; tasks = N + 4 (prepare, Range, N items, "
+          "Reduce, results: Reduce judges the batch, no collect step)")
     print("read = every byte tasks downloaded; data read = inbox files only (values in their "
           "envelopes), vs. the JSON size of everything the pipeline produces")
     print(f"{'mode':>5} {'N':>6} {'wall s':>8} {'ms/task':>8} {'read KiB':>9} "
