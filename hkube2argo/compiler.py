@@ -3,6 +3,7 @@ the manifests, checks them strictly, serialises them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,28 @@ def compile_manifests(plan: Plan, config: ClusterConfig = DEFAULT) -> Manifests:
         raise ValidationFailed([Diagnostic(str(exc), (), plan.source)]) from None
     # The Workflows the Sensors submit are plain objects to Argo Events' schema: check them
     # against Argo Workflows' own.
+    _check_size(manifests, plan)
     problems = lint.lint([*_once(manifests.documents()),
                           *submitted_workflows(list(manifests.trigger_objects))])
     if problems:
         raise ManifestInvalid("\n".join(str(p) for p in problems))
     return manifests
+
+
+# Argo keeps a Workflow in one Kubernetes object, ~1 MiB at most (etcd; the controller's
+# MAX_WORKFLOW_SIZE); a run from a WorkflowTemplate also stores a copy of its spec
+OBJECT_LIMIT = 1024 * 1024
+
+
+def _check_size(manifests: Manifests, plan: Plan) -> None:
+    """A pipeline too large for Argo fails here, in words, not at submit time."""
+    stored = len(json.dumps(manifests.workflow, separators=(",", ":")).encode("utf-8"))
+    if stored > OBJECT_LIMIT:
+        raise ValidationFailed([Diagnostic(
+            f"the compiled Workflow is {stored / 1024:.0f} KiB as Kubernetes stores it; Argo "
+            f"keeps a workflow in one object of at most {OBJECT_LIMIT // 1024} KiB: split the "
+            "pipeline into smaller ones (they can chain with triggers.pipelines)", ("nodes",),
+            plan.source)])
 
 
 def _once(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -60,3 +60,16 @@ def test_parts_run_like_one_dag(tmp_path, monkeypatch: pytest.MonkeyPatch, in_re
     assert whole.status == parted.status == "completed"
     assert parted.document["data"] == whole.document["data"]
     assert [e["result"] for e in whole.document["data"]] == [0, 32, 64]
+
+
+def test_a_pipeline_too_large_for_argo_is_refused_in_words(monkeypatch) -> None:
+    from hkube2argo import compiler
+    from hkube2argo.diagnostics import ValidationFailed
+
+    monkeypatch.setattr(compiler, "OBJECT_LIMIT", 20 * 1024)  # as if 1 MiB were this
+    compile_manifests(plan_of(chain(5)))  # small enough
+    with pytest.raises(ValidationFailed) as caught:
+        compile_manifests(plan_of(chain(100)))
+    (error,) = caught.value.errors
+    assert error.message.startswith("the compiled Workflow is ")
+    assert "at most 20 KiB: split the pipeline" in error.message
