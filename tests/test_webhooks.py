@@ -146,4 +146,7 @@ def test_info_verbosity_runs_no_progress_reporter(tmp_path: Path) -> None:
                                                       catalog).plan)
     (daemon,) = [t for t in manifests.workflow["spec"]["templates"] if t["name"] == "progress"]
     assert daemon["daemon"] is True
+    (task,) = [t for t in manifests.workflow["spec"]["templates"][0]["dag"]["tasks"]
+               if t["name"] == "progress"]
+    assert task["continueOn"] == {"failed": True, "error": True}  # never fails the pipeline
     assert lint.lint(manifests.documents()) == []

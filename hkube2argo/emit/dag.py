@@ -164,8 +164,10 @@ def entry_template(graph: JobGraph, templates: TemplateSet) -> list[m.Template]:
     units = _units(graph, templates)
     extra = [t for u in units for t in u.extra]
     owner = {t.key: (t.group or t.key) for t in graph.tasks}
-    # the progress reporter runs beside the whole DAG: Argo stops it when the DAG ends
-    daemon = [m.DAGTask(name=PROGRESS, template=PROGRESS)] \
+    # the progress reporter runs beside the whole DAG: Argo stops it when the DAG ends; if
+    # it fails, the pipeline goes on (a webhook never fails a pipeline)
+    daemon = [m.DAGTask(name=PROGRESS, template=PROGRESS,
+                        continue_on=m.ContinueOn(failed=True, error=True))] \
         if reports_progress(templates.plan) else []
     if len(units) + len(daemon) <= MAX_TASKS:
         tasks = [u.build(local_expr, u.depends) for u in units]

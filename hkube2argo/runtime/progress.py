@@ -21,7 +21,6 @@ import ssl
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -91,7 +90,7 @@ def report(config: dict[str, Any], fetch: Callable[[], dict[str, Any]],
     def poll() -> None:
         try:
             body = event(config, fetch(), job)
-        except (OSError, ValueError, urllib.error.URLError) as exc:
+        except Exception as exc:  # whatever it is (an odd Workflow too), keep reporting
             problem = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             if problem not in problems:
                 problems.add(problem)
