@@ -179,11 +179,13 @@ def failure(workflow: dict[str, Any],
 
 def said_by(message: str, node: str, known: set[str]) -> tuple[str, str]:
     """A failed node's message: the wrapper's termination message when it left one, as
-    Argo words it ("Error (exit code 3): <node> failed: <error>"), else Argo's own."""
+    Argo words it ("main: Error (exit code 3): <node> failed: <error>"), else Argo's own."""
     return blamed(_EXIT_PREFIX.sub("", message, count=1), node, known) or (node, message)
 
 
-_EXIT_PREFIX = re.compile(r"^[A-Za-z]+ \(exit code -?\d+\): ")
+# Argo v4 (operator.go inferFailedReason): "main: Error (exit code 3): <message>"; older
+# releases leave out the container's name
+_EXIT_PREFIX = re.compile(r"^(?:[A-Za-z0-9][-A-Za-z0-9_.]*: )?[A-Za-z]+ \(exit code -?\d+\): ")
 
 
 def blamed(said: str, node: str, known: set[str]) -> tuple[str, str] | None:

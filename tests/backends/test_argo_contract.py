@@ -254,11 +254,14 @@ def test_contract_status_failed_names_the_hkube_node(fake: FakeArgo,
     assert body["data"]["states"] == {"succeed": 1, "failed": 2}
 
 
+@pytest.mark.parametrize("words", ["main: Error (exit code 4): ", "Error (exit code 4): "])
 def test_contract_status_reads_the_wrappers_termination_message(fake: FakeArgo,
-                                                                 backend: ArgoBackend) -> None:
-    # a reader judged its batch beyond tolerance: it blames the batch node, and Argo
-    # words the container's termination message as "<reason> (exit code N): <message>"
-    said = "Error (exit code 4): my node failed: 2/3 (67%) failed tasks, batch tolerance is 50%"
+                                                                 backend: ArgoBackend,
+                                                                 words: str) -> None:
+    # a reader judged its batch beyond tolerance: it blames the batch node, and Argo words
+    # the container's termination message "<container>: <reason> (exit code N): <message>"
+    # (v4, operator.go inferFailedReason; older releases without the container)
+    said = f"{words}my node failed: 2/3 (67%) failed tasks, batch tolerance is 50%"
     nodes = [pod("Range", "Succeeded", task="Range"),
              pod("Reduce", "Failed", task="Reduce", message=said)]
     fake.add_workflow(workflow("numbers-ggggg", "Failed", nodes, message="child failed"))
