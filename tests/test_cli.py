@@ -105,3 +105,17 @@ def test_schema_check_and_write(tmp_path: Path) -> None:
     assert run("schema", "--check", "-o", str(tmp_path)).exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["algorithm.schema.json",
                                                          "pipeline.schema.json"]
+
+
+def test_run_without_node_names_what_to_install(in_repo_root, tmp_path: Path,
+                                                 monkeypatch) -> None:
+    """A fresh machine without Node.js: one line saying what to install, no traceback and
+    no job started (the numbers example's Reduce is a Node.js algorithm)."""
+    monkeypatch.setenv("H2A_NODE", str(tmp_path / "no-such-node"))
+    result = run("run", "examples/numbers/numbers.yaml", "-a", "examples/numbers/algorithms",
+                 "--state", str(tmp_path / "state"))
+    assert result.exit_code == 2, result.output
+    assert "Node.js algorithms (reduce) need" in result.stderr
+    assert "apt-get install nodejs" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "state" / "jobs").exists()

@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import secrets
+import shutil
 import string
 import time
 from collections.abc import Callable, Sequence
@@ -145,6 +146,20 @@ def _image_algorithms(plan: Plan) -> list[str]:
     return [a.name for a in plan.algorithms if a.type != "Code"]
 
 
+def missing_interpreter(plan: Plan) -> str | None:
+    """One line naming what to install when a code algorithm's interpreter is not here.
+
+    On Argo the runtime image brings it; locally the runner needs it on PATH, and without
+    this check a missing ``node`` surfaced as a crash with a Python traceback in the log."""
+    node = os.environ.get("H2A_NODE", "node")
+    users = sorted(a.name for a in plan.algorithms
+                   if a.type == "Code" and (a.env or "python") == "nodejs")
+    if users and shutil.which(node) is None:
+        return (f"Node.js algorithms ({', '.join(users)}) need `{node}` on PATH, which is not "
+                "there: install Node.js 18 or later (Debian/Ubuntu: apt-get install nodejs)")
+    return None
+
+
 class Runner:
     def __init__(self, state: Path = DEFAULT_STATE, workers: int | None = None,
                  config: ClusterConfig = DEFAULT,
@@ -172,6 +187,9 @@ class Runner:
         if images:
             raise RunError(f"image algorithms ({', '.join(images)}) run only on Argo: no "
                            "container engine can run here; give them code.path to run locally")
+        missing = missing_interpreter(plan)
+        if missing:
+            raise RunError(missing)
         manifests = compile_manifests(plan, self.config)
         workflow = copy.deepcopy(manifests.workflow)
         meta = workflow["metadata"]
