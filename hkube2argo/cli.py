@@ -186,13 +186,18 @@ def _json_value(text: str) -> object:
         return text
 
 
-def _print_result(result: RunResult, fmt: str) -> None:
+def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
+    """One parseable document: a run's result, or with --pipelines the list of every run's
+    (the first, then those it triggered); YAML documents are separated by ``---``."""
     import yaml
 
+    documents = [r.document for r in results]
     if fmt == "yaml":
-        click.echo(yaml.safe_dump(result.document, sort_keys=False, allow_unicode=True), nl=False)
+        click.echo(yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True,
+                                      explicit_start=True), nl=False)
     else:
-        click.echo(json.dumps(result.document, indent=2, ensure_ascii=False))
+        value = documents if chained else documents[0]
+        click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @main.command(name="run")
@@ -276,8 +281,8 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
     finally:
         progress.close()
     failed = False
+    _print_results(results, fmt, pipelines_dir is not None)
     for result in results:
-        _print_result(result, fmt)
         if result.status != "completed":
             failed = True
             click.echo(f"job {result.job_id} failed at node {result.node}: {result.error}",

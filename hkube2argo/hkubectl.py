@@ -134,11 +134,14 @@ def _warnings(desc: Descriptor) -> None:
 
 def _follow(backend: Backend, job_id: str, no_wait: bool, no_result: bool, fmt: str,
             as_json: bool) -> None:
-    """Print the jobId; unless --no-wait, poll its status until it ends (as hkubectl), then
-    print the result unless --no-result. A job that did not complete exits 1."""
-    _emit({"jobId": job_id}, fmt, as_json)
+    """Unless --no-wait, poll the job's status until it ends (as hkubectl). Standard output
+    gets one document that the standard parsers read: ``{jobId}`` with --no-wait or
+    --no-result, else ``{jobId, result}``; the jobId is also said on stderr at once, so a
+    person sees it while waiting. A job that did not complete exits 1."""
     if no_wait:
+        _emit({"jobId": job_id}, fmt, as_json)
         return
+    click.echo(f"job {job_id} submitted; following it (Ctrl-C stops following)", err=True)
     interval = float(getattr(backend, "poll_interval", 1.0))
     try:
         while True:
@@ -147,11 +150,14 @@ def _follow(backend: Backend, job_id: str, no_wait: bool, no_result: bool, fmt: 
                 break
             time.sleep(interval)
     except KeyboardInterrupt:
+        _emit({"jobId": job_id}, fmt, as_json)
         click.echo(f"no longer following job {job_id}; it goes on "
                    f"(hkube2argo exec status {job_id})", err=True)
         sys.exit(130)
-    if not no_result:
-        _emit(backend.result(job_id), fmt, as_json)
+    if no_result:
+        _emit({"jobId": job_id}, fmt, as_json)
+    else:
+        _emit({"jobId": job_id, "result": backend.result(job_id)}, fmt, as_json)
     if status["status"] != "completed":
         why = status.get("error") or status.get("reason") or ""
         where = f" at node {status['nodeName']}" if status.get("nodeName") else ""

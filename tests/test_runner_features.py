@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from hkube2argo.cli import main
@@ -57,10 +58,16 @@ def test_trigger_chain_of_three(tmp_path: Path, chain: Path) -> None:
         "run", str(NUMBERS), "-a", str(NUMBER_ALGS), "-a", str(SHARED_ALGS),
         "--pipelines", str(chain), "--state", str(tmp_path / "state")])
     assert result.exit_code == 0, result.output
-    docs = [json.loads(part) for part in result.stdout.replace("}\n{", "}\n\x00{").split("\x00")]
+    docs = json.loads(result.stdout)  # one JSON document: the list of runs
     assert [d["pipeline"] for d in docs] == ["numbers", "child", "grandchild"]
     assert docs[1]["data"][0]["result"] == [20, "stored"]  # parent data merged, stored kept
     assert docs[2]["data"][0]["result"] == 40
+    as_yaml = CliRunner().invoke(main, [
+        "run", str(NUMBERS), "-a", str(NUMBER_ALGS), "-a", str(SHARED_ALGS), "-o", "yaml",
+        "--pipelines", str(chain), "--state", str(tmp_path / "state")])
+    assert as_yaml.exit_code == 0, as_yaml.output
+    assert [d["pipeline"] for d in yaml.safe_load_all(as_yaml.stdout)] == [
+        "numbers", "child", "grandchild"]
 
 
 def test_failed_parent_triggers_nothing(tmp_path: Path, chain: Path) -> None:

@@ -3,7 +3,6 @@ folder with the numbers algorithms and pipeline stored, and output helpers."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -44,20 +43,6 @@ def invoke(state: Path | None, *args: str | Path) -> Result:
     if state is not None:
         words += ["--state", str(state)]
     return CliRunner().invoke(CLI, words)
-
-
-def documents(text: str) -> list[Any]:
-    """The JSON documents printed one after another."""
-    decoder = json.JSONDecoder()
-    out, at = [], 0
-    text = text.strip()
-    while at < len(text):
-        value, end = decoder.raw_decode(text, at)
-        out.append(value)
-        at = end
-        while at < len(text) and text[at].isspace():
-            at += 1
-    return out
 
 
 def ok(result: Result) -> Result:

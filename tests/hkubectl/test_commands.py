@@ -22,7 +22,6 @@ from .conftest import (
     NUMBER_ALGORITHMS,
     NUMBERS,
     ROOT,
-    documents,
     gone,
     invoke,
     ok,
@@ -115,7 +114,8 @@ def test_algorithm_apply_flags_win_over_the_file(tmp_path: Path) -> None:
 
 
 def test_exec_stored_numbers(stored: Path) -> None:
-    job, result = documents(ok(invoke(stored, "exec", "stored", "numbers")).stdout)
+    job = json.loads(ok(invoke(stored, "exec", "stored", "numbers")).stdout)
+    result = job["result"]
     assert result["jobId"] == job["jobId"] and result["status"] == "completed"
     assert result["data"] == [{"nodeName": "Reduce", "algorithmName": "reduce", "result": 20}]
     # --state also before the command, or from HKUBE2ARGO_STATE, as for every group
@@ -129,8 +129,8 @@ def test_exec_stored_numbers(stored: Path) -> None:
 def test_exec_stored_flow_input_replaces_the_stored_one(stored: Path, tmp_path: Path) -> None:
     body = tmp_path / "input.yaml"
     body.write_text("flowInput: {data: 10, mul: 3}\n")
-    job, result = documents(ok(invoke(stored, "exec", "stored", "numbers", "-f", body)).stdout)
-    assert result["data"][0]["result"] == 135  # range(10) summed, times 3
+    job = json.loads(ok(invoke(stored, "exec", "stored", "numbers", "-f", body)).stdout)
+    assert job["result"]["data"][0]["result"] == 135  # range(10) summed, times 3
     executed = json.loads(ok(invoke(stored, "exec", "get", job["jobId"])).stdout)
     assert executed["flowInput"] == {"data": 10, "mul": 3}
     assert executed["types"] == ["stored"] and executed["jobId"] == job["jobId"]
@@ -144,7 +144,7 @@ def test_exec_stored_flow_input_replaces_the_stored_one(stored: Path, tmp_path: 
 
 
 def test_exec_raw_no_wait_then_status_result_get(stored: Path) -> None:
-    (job,) = documents(ok(invoke(stored, "exec", "raw", "-f", NUMBERS, "--no-wait")).stdout)
+    job = json.loads(ok(invoke(stored, "exec", "raw", "-f", NUMBERS, "--no-wait")).stdout)
     job_id = job["jobId"]
     assert job_id.startswith("numbers-")
     status = until(lambda: (s := _status(stored, job_id))["status"] in TERMINAL and s,
@@ -164,9 +164,15 @@ def test_exec_raw_no_wait_then_status_result_get(stored: Path) -> None:
 
 
 def test_exec_raw_follows_the_job_until_it_ends(stored: Path) -> None:
-    job, result = documents(ok(invoke(stored, "exec", "raw", "-f", NUMBERS)).stdout)
-    assert result["jobId"] == job["jobId"] and result["data"][0]["result"] == 20
-    (only,) = documents(ok(invoke(stored, "exec", "raw", "-f", NUMBERS, "--noResult")).stdout)
+    followed = ok(invoke(stored, "exec", "raw", "-f", NUMBERS))
+    job = json.loads(followed.stdout)  # one JSON document: the standard parser reads it
+    assert job["result"]["jobId"] == job["jobId"] and job["result"]["data"][0]["result"] == 20
+    assert f"job {job['jobId']} submitted" in followed.stderr
+    as_yaml = list(yaml.safe_load_all(ok(invoke(stored, "exec", "raw", "-f", NUMBERS, "-o",
+                                                "yaml")).stdout))
+    assert len(as_yaml) == 1 and as_yaml[0]["result"]["data"][0]["result"] == 20
+    only = json.loads(ok(invoke(stored, "exec", "raw", "-f", NUMBERS, "--noResult")).stdout)
+    assert set(only) == {"jobId"}
     assert _status(stored, only["jobId"])["status"] == "completed"
 
 
@@ -177,7 +183,7 @@ def test_exec_stop_kills_the_runner_and_its_tasks(stored: Path, tmp_path: Path) 
         "name": "slow", "flowInput": {"pidFile": str(pid_file), "seconds": 120},
         "nodes": [{"nodeName": "Sleep", "algorithmName": "sleeper",
                    "input": ["@flowInput.pidFile", "@flowInput.seconds"]}]}))
-    (job,) = documents(ok(invoke(stored, "exec", "raw", "-f", slow, "--noWait")).stdout)
+    job = json.loads(ok(invoke(stored, "exec", "raw", "-f", slow, "--noWait")).stdout)
     job_id = job["jobId"]
     until(lambda: pid_file.is_file() and pid_file.read_text(), what="the task to start")
     task = int(pid_file.read_text())
