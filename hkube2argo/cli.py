@@ -13,7 +13,7 @@ from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
-from .loading import load_file
+from .loading import load_flow_input
 from .plan import Plan
 from .runner.progress import Progress
 from .runner.run import RunError, Runner, RunResult, StorageSpec, triggered_by
@@ -247,11 +247,12 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
         overrides[key] = _json_value(value)
     given = None
     if flow_input is not None:
-        loaded = load_file(flow_input)[0].data
-        given = loaded.get("flowInput", loaded) if isinstance(loaded, dict) else None
-        if not isinstance(given, dict):
-            raise click.BadParameter("must hold an object (or {flowInput: {...}})",
-                                     param_hint="--flow-input")
+        try:
+            given = load_flow_input(flow_input).flow_input
+        except ValidationFailed as exc:
+            _print_diagnostics(exc.diagnostics)
+            click.echo(f"{len(exc.errors)} error(s)", err=True)
+            sys.exit(1)
     if bool(from_job) != bool(nodes):
         raise click.UsageError("--from-job and --nodes go together")
     progress = Progress()

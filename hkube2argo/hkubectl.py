@@ -29,7 +29,7 @@ from .backends.embedded import TERMINAL
 from .backends.select import backend_from_env
 from .config import DEFAULT
 from .diagnostics import Diagnostic, ValidationFailed
-from .loading import Descriptor, load_file
+from .loading import Descriptor, load_file, load_flow_input
 from .models.algorithm import fold_file_shape
 from .runner.run import DEFAULT_STATE
 from .validate import validate_descriptor
@@ -166,6 +166,27 @@ def _follow(backend: Backend, job_id: str, no_wait: bool, no_result: bool, fmt: 
         sys.exit(1)
 
 
+def _replaced(stored: dict[str, Any], given: dict[str, Any],
+              exc: ValidationFailed) -> list[Diagnostic]:
+    """Say so when a path the pipeline needs was in the stored flowInput: HKube replaces
+    it with the given one, it does not merge them."""
+    had = stored.get("flowInput") if isinstance(stored.get("flowInput"), dict) else {}
+    out = []
+    for diag in exc.errors:
+        if not diag.message.startswith("unable to find flowInput."):
+            continue
+        path = diag.message[len("unable to find flowInput."):].split(":", 1)[0]
+        value: Any = had
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            out.append(Diagnostic(
+                f"flowInput.{path} is in the stored flowInput, but the given flowInput "
+                "replaces the stored one whole (HKube's rule, no merge): give it too",
+                diag.loc, diag.file, diag.line, severity="warning"))
+    return out
+
+
 def _table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
@@ -245,21 +266,20 @@ def exec_stored(name: str | None, file: Path | None, no_wait: bool, no_result: b
     the jobId, follows the job's status until it ends, then prints its result."""
     flow_input = None
     if file is not None:
-        body = _one(file, "request body").data
-        name = name or (body.get("name") if isinstance(body.get("name"), str) else None)
-        if "flowInput" in body:
-            flow_input = body["flowInput"]
-            if not isinstance(flow_input, dict):
-                raise ValidationFailed([Diagnostic("flowInput must be an object",
-                                                   ("flowInput",), str(file))])
-        ignored = sorted(set(body) - {"name", "flowInput"})
-        if ignored:
-            click.echo(f"hkube2argo: -f {file}: only flowInput is used; ignored: "
-                       f"{', '.join(ignored)}", err=True)
+        body = load_flow_input(file)
+        name, flow_input = name or body.name, body.flow_input
+        if body.ignored:
+            click.echo(f"hkube2argo: -f {file}: only name and flowInput are used; ignored: "
+                       f"{', '.join(body.ignored)}", err=True)
     if not name:
         raise click.UsageError("give the stored pipeline's NAME (or a -f file with name)")
     backend = _backend(state_dir)
-    submitted = backend.exec_stored(name, flow_input)
+    try:
+        submitted = backend.exec_stored(name, flow_input)
+    except ValidationFailed as exc:
+        if flow_input is not None:
+            exc.diagnostics.extend(_replaced(backend.get_pipeline(name), flow_input, exc))
+        raise
     _follow(backend, submitted.job_id, no_wait, no_result, fmt, as_json)
 
 

@@ -341,3 +341,31 @@ def load_many(paths: list[str | Path]) -> tuple[list[Descriptor], list[Diagnosti
         except ValidationFailed as exc:
             errors.extend(exc.diagnostics)
     return descriptors, errors
+
+
+@dataclass(frozen=True)
+class FlowInputBody:
+    """A run-time flowInput as a file gives it: hkubectl's ``exec stored`` body
+    (``{name, flowInput}``) or a bare flowInput object, read the same way by ``run
+    --flow-input`` and ``exec stored -f`` so one file serves both."""
+
+    flow_input: dict[str, Any]
+    name: str | None = None
+    ignored: tuple[str, ...] = ()  # keys of a {name, flowInput} body that are not used
+
+
+def load_flow_input(path: str | Path) -> FlowInputBody:
+    found = load_file(path)
+    if len(found) != 1 or not isinstance(found[0].data, dict):
+        raise ValidationFailed([Diagnostic(
+            "must hold one object: a flowInput, or {name: PIPELINE, flowInput: {...}} as "
+            "hkubectl's exec stored takes it", (), str(path))])
+    body = found[0].data
+    if "flowInput" not in body:
+        return FlowInputBody(body)
+    if not isinstance(body["flowInput"], dict):
+        raise ValidationFailed([found[0].source.diag("flowInput must be an object",
+                                                     ("flowInput",))])
+    name = body.get("name") if isinstance(body.get("name"), str) else None
+    return FlowInputBody(body["flowInput"], name,
+                         tuple(sorted(set(body) - {"name", "flowInput"})))

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from hkube2argo.backends.base import BackendError
 from hkube2argo.backends.embedded import EmbeddedBackend
 from hkube2argo.backends.select import backend_from_env
+from hkube2argo.cli import main
 
 from .conftest import (
     CLI,
@@ -140,7 +141,34 @@ def test_exec_stored_flow_input_replaces_the_stored_one(stored: Path, tmp_path: 
     assert refused.exit_code == 1 and refused.stdout == ""
     assert refused.stderr.splitlines() == [
         "stored pipeline numbers: nodes[1].input[1]: unable to find flowInput.mul: the "
-        "pipeline's flowInput has no such path", "1 error(s)"]
+        "pipeline's flowInput has no such path",
+        "stored pipeline numbers: warning: nodes[1].input[1]: flowInput.mul is in the stored "
+        "flowInput, but the given flowInput replaces the stored one whole (HKube's rule, no "
+        "merge): give it too", "1 error(s)"]
+
+
+def test_exec_stored_and_run_read_the_same_flow_input_files(stored: Path,
+                                                            tmp_path: Path) -> None:
+    """A bare flowInput object works in both, as does hkubectl's {name, flowInput} body."""
+    bare = tmp_path / "bare.json"
+    bare.write_text('{"data": 4, "mul": 10}')
+    job = json.loads(ok(invoke(stored, "exec", "stored", "numbers", "-f", bare)).stdout)
+    assert job["result"]["data"][0]["result"] == 60  # (0+1+2+3) x 10
+    named = tmp_path / "named.yaml"
+    named.write_text("name: numbers\nflowInput: {data: 4, mul: 10}\nextra: 1\n")
+    again = ok(invoke(stored, "exec", "stored", "-f", named))
+    assert json.loads(again.stdout)["result"]["data"][0]["result"] == 60
+    assert "only name and flowInput are used; ignored: extra" in again.stderr
+    for body in (bare, named):
+        ran = ok(CliRunner().invoke(main, ["run", str(NUMBERS), "-a", str(NUMBER_ALGORITHMS),
+                                           "--flow-input", str(body), "--state",
+                                           str(tmp_path / "runs")]))
+        assert json.loads(ran.stdout)["data"][0]["result"] == 60
+    broken = tmp_path / "list.json"
+    broken.write_text("[1, 2]")
+    refused = CliRunner().invoke(main, ["run", str(NUMBERS), "-a", str(NUMBER_ALGORITHMS),
+                                        "--flow-input", str(broken)])
+    assert refused.exit_code == 1 and "must hold one object" in refused.stderr
 
 
 def test_exec_raw_no_wait_then_status_result_get(stored: Path) -> None:
