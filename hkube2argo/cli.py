@@ -215,7 +215,8 @@ def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
                                  "and AWS_SECRET_ACCESS_KEY).")
 @click.option("--secure/--insecure", default=False, help="TLS to the S3 endpoint.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path(".hkube2argo"), show_default=True, help="Where jobs are kept.")
+              envvar="HKUBE2ARGO_STATE", default=Path(".hkube2argo"), show_default=True,
+              help="Where jobs are kept (also HKUBE2ARGO_STATE).")
 @click.option("--resume", "resume_job", metavar="JOBID",
               help="Continue a job that was interrupted; finished tasks are not run again.")
 @click.option("--from-job", metavar="JOBID",
@@ -354,6 +355,71 @@ def schema(out: Path, check: bool) -> None:
         sys.exit(1 if stale else 0)
     for path in schemas.write(out):
         click.echo(f"wrote {path}")
+
+
+@main.group("jobs", context_settings={"help_option_names": ["-h", "--help"]})
+def jobs_group() -> None:
+    """Local job records (<state>/jobs/<jobId>/ and their stored data): list and prune."""
+
+
+STATE_OPTION = click.option(
+    "--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+    envvar="HKUBE2ARGO_STATE", default=Path(".hkube2argo"), show_default=True,
+    help="Where jobs are kept (also HKUBE2ARGO_STATE).")
+
+
+@jobs_group.command("list")
+@STATE_OPTION
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="A table for people, or JSON.")
+def jobs_list(state_dir: Path, fmt: str) -> None:
+    """Every local job, oldest first, with its status and size on disk."""
+    from .runner.housekeeping import list_jobs
+
+    jobs = list_jobs(state_dir)
+    if fmt == "json":
+        click.echo(json.dumps([j.to_json() for j in jobs], indent=2))
+        return
+    if not jobs:
+        click.echo(f"no jobs in {state_dir / 'jobs'}", err=True)
+        return
+    import time as _time
+
+    rows = [[j.job_id, j.pipeline, j.status,
+             _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(j.started)),
+             f"{j.size / 1024:.0f} KiB"] for j in jobs]
+    header = ["JOB", "PIPELINE", "STATUS", "STARTED", "SIZE"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+@jobs_group.command("prune")
+@STATE_OPTION
+@click.option("--keep", type=click.IntRange(min=0), help="Keep the newest N ended jobs.")
+@click.option("--older-than", help="Remove ended jobs started longer ago than this (7d, 12h, "
+                                   "1d12h, 30m).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+def jobs_prune(state_dir: Path, keep: int | None, older_than: str | None,
+               dry_run: bool) -> None:
+    """Remove ended jobs' folders and their data in the local storage folder. Unfinished
+    jobs (running, or waiting for --resume) are never removed; data in S3 is left to the
+    bucket's lifecycle rules."""
+    from .runner.housekeeping import list_jobs, parse_duration, remove, select_prunable
+
+    try:
+        seconds = parse_duration(older_than) if older_than is not None else None
+        chosen = select_prunable(list_jobs(state_dir), keep, seconds)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    freed = 0
+    for job in chosen:
+        if not dry_run:
+            remove(job)
+        freed += job.size
+        click.echo(f"{'would remove' if dry_run else 'removed'} {job.job_id} ({job.status})")
+    click.echo(f"{len(chosen)} job(s), {freed / 1024:.0f} KiB"
+               f"{' would be' if dry_run else ''} freed", err=True)
 
 
 # hkubectl's verbs (exec, pipeline, algorithm) and the DAG picture live in hkubectl.py
