@@ -223,10 +223,11 @@ def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None)
                 and len(node.algorithm) <= 32 and _ALGORITHM_NAME.match(node.algorithm)):
             hint = suggest(node.algorithm, known)
             tip = f"did you mean '{hint}'? " if hint else ""
-            listed = ", ".join(sorted(known)[:12]) or "none"
+            listed = ", ".join(sorted(known)[:12])
             yield Finding((*node.loc, "algorithmName"),
                           f"algorithm '{node.algorithm}' is not in the given algorithm files "
-                          f"({tip}known: {listed})")
+                          + (f"({tip}known: {listed})" if listed
+                             else "(they define no algorithm at all)"))
 
 
 def check_debug_override(names: Iterable[str | None], override: Any) -> Iterable[Finding]:

@@ -118,7 +118,9 @@ def cluster_options(func):  # type: ignore[no-untyped-def]
         click.option("--python-image", help=f"Runtime image [{DEFAULT.python_image}]."),
         click.option("--nodejs-image", help=f"Node.js runtime image [{DEFAULT.nodejs_image}]."),
         click.option("--image-pull-policy", type=click.Choice(["Always", "IfNotPresent",
-                                                               "Never"])),
+                                                               "Never"]),
+                     help="imagePullPolicy of every container "
+                          f"[{DEFAULT.image_pull_policy}]."),
         click.option("--limit-factor", type=float,
                      help="Limits = factor x requests; 0 sets no limits [2]."),
         click.option("--timezone", callback=_timezone,
@@ -209,7 +211,8 @@ def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
                    "pipeline's, as HKube's exec stored does.")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Set a top-level flowInput key (VALUE read as JSON when it parses).")
-@click.option("--workers", type=int, help="Tasks in parallel [number of cores].")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Tasks in parallel, 1 or more [number of cores].")
 @click.option("--storage", help="A folder, or s3://BUCKET with --endpoint [.hkube2argo/storage].")
 @click.option("--endpoint", help="S3 endpoint HOST:PORT (credentials from AWS_ACCESS_KEY_ID "
                                  "and AWS_SECRET_ACCESS_KEY).")
@@ -231,7 +234,7 @@ def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
 @click.option("--cold", is_flag=True,
               help="Start a new Python process per task instead of forking warm workers.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]), default="json",
-              show_default=True)
+              show_default=True, help="Format of the result document on stdout.")
 def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
                 flow_input: Path | None, params: tuple[str, ...], workers: int | None,
                 storage: str | None, endpoint: str | None, secure: bool, state_dir: Path,

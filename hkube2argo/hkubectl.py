@@ -89,12 +89,17 @@ def _group_state(func: F) -> F:
              "HKUBE2ARGO_STATE].")(func)
 
 
-def _options(func: F) -> F:
-    """``--state`` (also accepted before the command) and the output format."""
+def _options(func: F, table: bool = False) -> F:
+    """``--state`` (also accepted before the command) and the output format; a listing
+    (``table``) prints a table unless a format is asked for."""
     func = click.option("--json", "as_json", is_flag=True,
-                        help="JSON output (the default; hkubectl's -j).")(func)
+                        help="JSON output (hkubectl's -j)" + ("." if table else
+                                                              " (the default).")
+                        )(func)
     func = click.option("-o", "--output", "fmt", type=click.Choice(["json", "yaml"]),
-                        default="json", show_default=True, help="Output format.")(func)
+                        default="json", show_default=not table,
+                        help="Output format [default: a table]." if table
+                        else "Output format.")(func)
     return click.option(
         "--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
         help=f"Folder of the local records when ARGO_SERVER is not set [{DEFAULT_STATE}].",
@@ -372,7 +377,7 @@ def pipeline_get(name: str | None, state_dir: Path | None, fmt: str, as_json: bo
 
 
 @pipeline_group.command("list")
-@_options
+@functools.partial(_options, table=True)
 @_errors
 def pipeline_list(state_dir: Path | None, fmt: str, as_json: bool) -> None:
     """The stored pipelines, as a table.
@@ -490,7 +495,7 @@ def algorithm_get(name: str | None, state_dir: Path | None, fmt: str, as_json: b
 
 
 @algorithm_group.command("list")
-@_options
+@functools.partial(_options, table=True)
 @_errors
 def algorithm_list(state_dir: Path | None, fmt: str, as_json: bool) -> None:
     """The stored algorithms, as a table.

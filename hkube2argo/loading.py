@@ -194,11 +194,20 @@ def _yaml_documents(text: str, file: str) -> Iterator[tuple[Any, dict[Loc, int]]
         if "nesting depth" in problem:  # PyYAML >= 6.0.4 stops very deep documents itself
             raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep",
                                                (), file, line)]) from None
+        if "cannot start any token" in problem and mark is not None \
+                and _char_at(text, mark.line, mark.column) in ("@", "`"):
+            problem += (": quote values that start with @ (YAML reserves @ and `), as in "
+                        "input: ['@flowInput.a'] or input: [\"@Range\"]")
         raise ValidationFailed([Diagnostic(f"invalid YAML: {problem}", (), file, line)]) from None
     except yaml.YAMLError as exc:
         raise ValidationFailed([Diagnostic(f"invalid YAML: {exc}", (), file)]) from None
     finally:
         loader.dispose()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column:column + 1] if 0 <= line < len(lines) else ""
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

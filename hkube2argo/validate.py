@@ -18,7 +18,15 @@ from . import checks
 from .cron import CronError, to_argo
 from .diagnostics import Diagnostic, Loc, ValidationFailed
 from .grammar import parse_input
-from .loading import MAX_DEPTH, Descriptor, Source, load_file, load_many, too_deep
+from .loading import (
+    MAX_DEPTH,
+    Descriptor,
+    Source,
+    expand_paths,
+    load_file,
+    load_many,
+    too_deep,
+)
 from .models import Algorithm, Node, Options, Pipeline
 from .models.algorithm import fold_file_shape
 from .models.base import OpenHKubeModel
@@ -97,6 +105,11 @@ def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
     """Algorithm files and folders into a catalogue; every problem is collected."""
     descriptors, load_errors = load_many(list(paths))
     catalog = Catalog(diagnostics=list(load_errors))
+    for path in map(Path, paths):
+        if path.is_dir() and not expand_paths([path]):
+            catalog.diagnostics.append(Diagnostic(
+                "this folder holds no algorithm files (*.yaml, *.yml or *.json directly in "
+                "it; sub-folders hold code and are not read)", (), str(path), severity="warning"))
     origin: dict[str, Source] = {}
     for desc in descriptors:
         src = desc.source

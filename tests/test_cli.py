@@ -119,3 +119,47 @@ def test_run_without_node_names_what_to_install(in_repo_root, tmp_path: Path,
     assert "apt-get install nodejs" in result.stderr
     assert "Traceback" not in result.output
     assert not (tmp_path / "state" / "jobs").exists()
+
+
+def test_an_empty_algorithm_folder_is_named(in_repo_root, tmp_path: Path) -> None:
+    result = run("validate", "examples/numbers/numbers.yaml", "-a", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path}: warning: (document): this folder holds no algorithm files" \
+        in result.stderr
+    assert "'range' is not in the given algorithm files (they define no algorithm at all)" \
+        in result.stderr
+    assert "known: none" not in result.stderr
+
+
+def test_an_unquoted_at_sign_gets_the_fix(tmp_path: Path) -> None:
+    result = run("validate", _write(tmp_path, "name: p\nnodes:\n  - nodeName: A\n"
+                                              "    algorithmName: range\n"
+                                              "    input: [@flowInput.a]\n"))
+    assert result.exit_code == 1
+    assert "bad.yaml:5:" in result.stderr
+    assert "quote values that start with @" in result.stderr
+
+
+def test_run_rejects_no_workers_and_suggests_node_names(in_repo_root, tmp_path: Path) -> None:
+    for bad in ("0", "-1"):
+        refused = run("run", "examples/numbers/numbers.yaml", "-a",
+                      "examples/numbers/algorithms", "--workers", bad)
+        assert refused.exit_code == 2 and "--workers" in refused.stderr
+    state = str(tmp_path / "state")
+    first = run("run", "examples/numbers/numbers.yaml", "-a", "examples/numbers/algorithms",
+                "--state", state)
+    job = json.loads(first.stdout)["jobId"]
+    rerun = run("run", "examples/numbers/numbers.yaml", "-a", "examples/numbers/algorithms",
+                "--state", state, "--from-job", job, "--nodes", "Reduc")
+    assert rerun.exit_code == 2
+    assert "--nodes: Reduc (did you mean Reduce?) not in pipeline numbers" in rerun.stderr
+
+
+def test_help_texts_say_what_the_commands_do() -> None:
+    for group in ("pipeline", "algorithm"):
+        listing = run(group, "list", "--help").stdout
+        assert "[default: a table]" in listing and "default: json" not in listing
+    run_help = " ".join(run("run", "--help").stdout.split())
+    assert "Format of the result document" in run_help
+    compile_help = " ".join(run("compile", "--help").stdout.split())
+    assert "imagePullPolicy of every container [IfNotPresent]" in compile_help

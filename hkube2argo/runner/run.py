@@ -223,7 +223,12 @@ class Runner:
         names = {n.name for n in plan.nodes}
         unknown = sorted(set(rerun) - names)
         if unknown:
-            raise RunError(f"--nodes: {', '.join(unknown)} not in pipeline {plan.name}")
+            from ..spelling import suggest
+
+            hints = [f"{u} (did you mean {hint}?)" if (hint := suggest(u, names)) else u
+                     for u in unknown]
+            raise RunError(f"--nodes: {', '.join(hints)} not in pipeline {plan.name} (its "
+                           f"nodes: {', '.join(n.name for n in plan.nodes)})")
         again = set(rerun)
         for node in plan.nodes:  # topological: children after parents
             if any(p.node in again for p in node.parents):
