@@ -11,6 +11,7 @@ problems are printed as ``hkube2argo validate`` prints them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -474,14 +475,44 @@ def algorithm_apply(name: str | None, file: Path | None, code_path: Path | None,
             if "codePath" in folded and file is not None and "codePath" not in flags:
                 folded["codePath"] = str((file.parent / folded["codePath"]).resolve())
             body = {**folded, **flags}
-        if build:
-            if "build" not in inspect.signature(backend.apply_algorithm).parameters:
-                raise BackendError(f"the {backend.name} backend cannot build images")
-            answers.append(backend.apply_algorithm(  # type: ignore[call-arg]
-                body, source, build=True, registry=registry, force_build=force_build))
-        else:
-            answers.append(backend.apply_algorithm(body, source))
+        try:
+            if build:
+                if "build" not in inspect.signature(backend.apply_algorithm).parameters:
+                    raise BackendError(f"the {backend.name} backend cannot build images")
+                answers.append(backend.apply_algorithm(  # type: ignore[call-arg]
+                    body, source, build=True, registry=registry, force_build=force_build))
+            else:
+                answers.append(backend.apply_algorithm(body, source))
+        except ValidationFailed as exc:
+            raise ValidationFailed([_as_flags(d, flags, file is None)
+                                    for d in exc.diagnostics]) from None
     _emit(answers[0] if len(answers) == 1 else answers, fmt, as_json)
+
+
+# descriptor field -> the flag that sets it, and how messages name that field
+FLAGS = {"name": ("NAME", ()), "algorithmImage": ("--image", ("algorithmImage (or image)",
+                                                               "algorithmImage")),
+         "codePath": ("--code-path", ("code.path", "codePath")),
+         "entryPoint": ("--entry-point", ("code.entryPoint", "entryPoint")),
+         "env": ("--env", ()), "cpu": ("--cpu", ()), "mem": ("--mem", ()), "gpu": ("--gpu", ())}
+
+
+def _as_flags(diag: Diagnostic, flags: dict[str, Any], no_file: bool) -> Diagnostic:
+    """Errors in the words the user typed: a field set by a flag (or, with no file, any
+    field a flag could have set) is named by its flag, not by the descriptor's key."""
+    field = diag.loc[0] if diag.loc else None
+    if not isinstance(field, str) or field not in FLAGS or not (no_file or field in flags):
+        return diag
+    flag, spellings = FLAGS[field]
+    message = diag.message
+    for spelling in spellings:
+        message = message.replace(spelling, flag)
+    if no_file:  # the other fields a flag sets are named as flags too
+        for other, (other_flag, other_spellings) in FLAGS.items():
+            if other != field:
+                for spelling in other_spellings:
+                    message = message.replace(spelling, other_flag)
+    return dataclasses.replace(diag, loc=(flag, *diag.loc[1:]), message=message)
 
 
 @algorithm_group.command("get")
