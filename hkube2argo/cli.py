@@ -161,6 +161,7 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
         _print_diagnostics(exc.diagnostics)
         click.echo(f"{len(exc.errors)} error(s)", err=True)
         sys.exit(1)
+    _print_diagnostics(list(output.warnings))
     if out == "-":
         click.echo(output.text(), nl=False)
         return
@@ -260,7 +261,8 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
     if bool(from_job) != bool(nodes):
         raise click.UsageError("--from-job and --nodes go together")
     progress = Progress()
-    runner = Runner(state_dir, workers, on_event=progress, warm=not cold, debug_node=debug_node)
+    runner = Runner(state_dir, workers, on_event=progress, warm=not cold, debug_node=debug_node,
+                    on_warnings=_print_diagnostics)
     storage_spec = _storage(storage, endpoint, secure)
     results: list[RunResult] = []
     try:

@@ -18,7 +18,7 @@ from .emit.events import parents, submitted_workflows
 from .emit.templates import EmitError
 from .jobgraph import CompileError
 from .plan import Plan
-from .validate import plan_pipeline
+from .validate import plan_with_warnings
 
 
 class ManifestInvalid(Exception):
@@ -94,6 +94,7 @@ def _once(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class Output:
     name: str  # file stem, the pipeline's Kubernetes name
     manifests: Manifests
+    warnings: tuple[Diagnostic, ...] = ()  # the descriptors' warnings, for the user to see
 
     def files(self) -> dict[str, str]:
         out = {f"{self.name}.workflowtemplate.yaml": serialize.dump(
@@ -111,11 +112,11 @@ class Output:
 
 def compile_file(pipeline: str | Path, algorithms: Sequence[str | Path],
                  config: ClusterConfig = DEFAULT) -> Output:
-    plan = plan_pipeline(pipeline, algorithms, triggered_runs=True)
+    plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True)
     if parents(plan) and not config.namespace:
         raise ValidationFailed([Diagnostic(
             "the EventSource that watches the parent pipelines' runs must name its "
             "namespace: compile with --namespace", ("triggers", "pipelines"),
             plan.source)])
     manifests = compile_manifests(plan, config)
-    return Output(manifests.workflow_template["metadata"]["name"], manifests)
+    return Output(manifests.workflow_template["metadata"]["name"], manifests, tuple(warnings))

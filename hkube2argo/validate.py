@@ -64,14 +64,28 @@ class Catalog:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
 
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
 
 def _known_keys(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
+# What becomes of an unknown key, by where it stands: HKube validates none of these objects
+# with additionalProperties false, so it keeps the key; only a node's keys travel on, in the
+# task's data that becomes the algorithm's args (runtime/tasks.py ``_args``).
+FATE = {"pipeline": "kept in the stored pipeline, and ignored, as HKube does",
+        "options": "kept, and ignored: no option of that name exists, so it has no effect",
+        "node": "kept, and passed to the algorithm in its args, as HKube does",
+        "algorithm": "kept in the stored algorithm, and ignored, as HKube does"}
+
+
 def spelling_warnings(data: Any, model: type[OpenHKubeModel], source: Source,
-                      loc: Loc = ()) -> Iterable[Diagnostic]:
-    """Warn on unknown keys that look like misspellings; they are kept either way."""
+                      loc: Loc = (), where: str = "pipeline") -> Iterable[Diagnostic]:
+    """Warn on unknown keys that look like misspellings; they are kept either way, and the
+    warning says what that means where the key stands (``FATE``)."""
     if not isinstance(data, dict):
         return
     known = _known_keys(model)
@@ -80,8 +94,8 @@ def spelling_warnings(data: Any, model: type[OpenHKubeModel], source: Source,
             continue
         hint = suggest(key, known)
         if hint:
-            yield source.diag(f"unknown key '{key}': did you mean '{hint}'? (kept, and passed "
-                              "to the algorithm, as HKube does)", (*loc, key), "warning")
+            yield source.diag(f"unknown key '{key}': did you mean '{hint}'? ({FATE[where]})",
+                              (*loc, key), "warning")
 
 
 def _model_errors(model: type[BaseModel], data: Any, source: Source,
@@ -155,7 +169,7 @@ def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
 def _algorithm_key_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
     # The file shape's own keys (resources, code, image) are known too.
     shaped = {k: v for k, v in data.items() if k not in ("resources", "code", "image")}
-    yield from spelling_warnings(shaped, Algorithm, src)
+    yield from spelling_warnings(shaped, Algorithm, src, where="algorithm")
 
 
 def _node_views(raw_nodes: Any) -> list[checks.NodeView]:
@@ -200,10 +214,10 @@ def _edge_views(raw_edges: Any) -> list[checks.EdgeView]:
 
 def _pipeline_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
     yield from spelling_warnings(data, Pipeline, src)
-    yield from spelling_warnings(data.get("options"), Options, src, ("options",))
+    yield from spelling_warnings(data.get("options"), Options, src, ("options",), "options")
     nodes = data.get("nodes")
     for i, node in enumerate(nodes if isinstance(nodes, list) else []):
-        yield from spelling_warnings(node, Node, src, ("nodes", i))
+        yield from spelling_warnings(node, Node, src, ("nodes", i), "node")
         if isinstance(node, dict) and "includeInResult" in node:
             yield src.diag("HKube ignores includeInResult (singular); hkube2argo honours it like "
                            "includeInResults", ("nodes", i, "includeInResult"), "warning")
@@ -273,6 +287,15 @@ def validate_file(path: str | Path, algorithms: Catalog | None = None, *,
 def plan_pipeline(path: str | Path, algorithm_paths: Sequence[str | Path] = (), *,
                   check_flow_input: bool = True, triggered_runs: bool = False) -> Plan:
     """The one plan in ``path``, or ValidationFailed with every error (library entry point)."""
+    return plan_with_warnings(path, algorithm_paths, check_flow_input=check_flow_input,
+                              triggered_runs=triggered_runs)[0]
+
+
+def plan_with_warnings(path: str | Path, algorithm_paths: Sequence[str | Path] = (), *,
+                       check_flow_input: bool = True, triggered_runs: bool = False) -> \
+        tuple[Plan, list[Diagnostic]]:
+    """``plan_pipeline`` and the warnings of the pipeline and algorithm files, which a
+    command shows even when everything is valid."""
     catalog = load_algorithms(algorithm_paths) if algorithm_paths else None
     if catalog is not None and catalog.errors:
         raise ValidationFailed(catalog.diagnostics)
@@ -286,6 +309,7 @@ def plan_pipeline(path: str | Path, algorithm_paths: Sequence[str | Path] = (), 
                                            f"{len(results)}", (), str(path))])
     plan = results[0].plan
     assert plan is not None
-    return plan
+    warnings = [*(catalog.warnings if catalog else []), *results[0].warnings]
+    return plan, warnings
 
 

@@ -163,3 +163,31 @@ def test_help_texts_say_what_the_commands_do() -> None:
     assert "Format of the result document" in run_help
     compile_help = " ".join(run("compile", "--help").stdout.split())
     assert "imagePullPolicy of every container [IfNotPresent]" in compile_help
+
+
+TYPO = """\
+name: typo
+flowInput: {n: 2}
+options: {batchTolerence: 50}
+nodes:
+  - nodeName: A
+    algorithmName: range
+    input: ["@flowInput.n"]
+"""
+
+
+def test_every_command_that_reads_descriptors_shows_their_warnings(in_repo_root,
+                                                                  tmp_path: Path) -> None:
+    """validate, compile and run all say what a misspelled key means where it stands."""
+    pipeline = tmp_path / "typo.yaml"
+    pipeline.write_text(TYPO)
+    expected = ("typo.yaml:3: warning: options.batchTolerence: unknown key 'batchTolerence': "
+                "did you mean 'batchTolerance'? (kept, and ignored: no option of that name "
+                "exists, so it has no effect)")
+    algorithms = "examples/numbers/algorithms"
+    for args in (("validate", str(pipeline), "-a", algorithms),
+                 ("compile", str(pipeline), "-a", algorithms, "-o", str(tmp_path / "out")),
+                 ("run", str(pipeline), "-a", algorithms, "--state", str(tmp_path / "s"))):
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert expected in result.stderr, args

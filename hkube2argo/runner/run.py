@@ -25,7 +25,7 @@ import yaml
 from .. import codepack, serialize
 from ..compiler import Manifests, compile_manifests
 from ..config import DEFAULT, ClusterConfig
-from ..diagnostics import ValidationFailed
+from ..diagnostics import Diagnostic, ValidationFailed
 from ..emit.artifacts import PARENT_PARAMETER
 from ..jobgraph import MARK
 from ..loading import load_file
@@ -99,7 +99,8 @@ def new_job_id(generate_name: str) -> str:
 
 def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
                  flow_input: dict[str, Any] | None, overrides: dict[str, Any],
-                 parent_data: list[Any] | None = None) -> Plan:
+                 parent_data: list[Any] | None = None,
+                 warn: Callable[[list[Diagnostic]], None] | None = None) -> Plan:
     """Validate with the flowInput the run will get (given flowInput replaces the stored
     one, as HKube's exec stored does; ``-p key=value`` sets top-level keys). A triggered run
     is checked against its flowInput with ``parent`` merged in, as HKube checks it; the
@@ -129,6 +130,8 @@ def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
         result = validate_descriptor(desc, catalog)
     if result.plan is None:
         raise ValidationFailed(result.diagnostics)
+    if warn is not None and (catalog.warnings or result.warnings):
+        warn([*catalog.warnings, *result.warnings])
     return result.plan
 
 
@@ -165,11 +168,13 @@ class Runner:
                  config: ClusterConfig = DEFAULT,
                  on_event: Callable[[Event], None] | None = None, warm: bool = True,
                  debug_node: str | None = None,
-                 on_job: Callable[[str, Path], None] | None = None):
+                 on_job: Callable[[str, Path], None] | None = None,
+                 on_warnings: Callable[[list[Diagnostic]], None] | None = None):
         self.state = state.resolve()  # task folders and H2A_ROOT must be absolute
         self.warm = warm
         self.debug_node = debug_node
         self.on_job = on_job  # told each job's id and folder before it runs
+        self.on_warnings = on_warnings  # told the descriptors' warnings before a job starts
         self.workers = workers or os.cpu_count() or 2
         self.config = config
         self.on_event = on_event
@@ -182,7 +187,8 @@ class Runner:
         becomes ``flowInput.parent``). ``from_job`` + ``rerun``: run only those nodes (and
         what depends on them), reusing the other nodes' stored results from that job."""
         parent_data = parent.document.get("data", []) if parent is not None else None
-        plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {}, parent_data)
+        plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {}, parent_data,
+                            self.on_warnings)
         images = _image_algorithms(plan)
         if images:
             raise RunError(f"image algorithms ({', '.join(images)}) run only on Argo: no "
