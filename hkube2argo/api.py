@@ -50,7 +50,7 @@ from .diagnostics import Diagnostic, ValidationFailed
 from .loading import Descriptor, Source, load_file
 from .plan import Plan
 from .runner.run import DEFAULT_STATE, Runner, StorageSpec
-from .validate import load_algorithms, validate_descriptor
+from .validate import load_algorithms, validate_with_algorithms
 
 __all__ = [
     "BackendError", "NotFound", "Plan", "ValidationFailed", "apply_algorithm", "backend",
@@ -132,10 +132,8 @@ def _pipeline_file(desc: Descriptor) -> Iterator[Path]:
 def _plan(desc: Descriptor, paths: Sequence[Path], *, check_flow_input: bool = True,
           triggered_runs: bool = False) -> Plan:
     catalog = load_algorithms(list(paths)) if paths else None
-    if catalog is not None and catalog.errors:
-        raise ValidationFailed(catalog.diagnostics)
-    result = validate_descriptor(desc, catalog, check_flow_input=check_flow_input,
-                                 triggered_runs=triggered_runs)
+    result = validate_with_algorithms(desc, catalog, check_flow_input=check_flow_input,
+                                      triggered_runs=triggered_runs)
     if result.plan is None:
         raise ValidationFailed(result.diagnostics)
     return result.plan

@@ -8,7 +8,7 @@ in the same run. Each finding names the node's field; the caller adds file and l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args
 
@@ -214,11 +214,15 @@ def check_graph(nodes: Sequence[NodeView], deps: Sequence[Dependency]) -> Iterab
                                     f"{', '.join(kids)} {verb} on it")
 
 
-def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None) -> \
-        Iterable[Finding]:
+def check_algorithms(nodes: Sequence[NodeView], known: Mapping[str, Any] | None,
+                     broken: Collection[str] = ()) -> Iterable[Finding]:
+    """Every node's algorithm is among the given ones; one that was given but is broken
+    (``broken``) is reported once, by its own file's errors, not again as unknown."""
     if known is None:
         return
     for node in nodes:
+        if node.algorithm in broken:
+            continue
         if (node.kind == "algorithm" and node.algorithm and node.algorithm not in known
                 and len(node.algorithm) <= 32 and _ALGORITHM_NAME.match(node.algorithm)):
             hint = suggest(node.algorithm, known)
@@ -241,6 +245,7 @@ def check_debug_override(names: Iterable[str | None], override: Any) -> Iterable
 
 def run_all(nodes: Sequence[NodeView], edges: Sequence[EdgeView], *, flow_input: Any,
             check_flow_input: bool, algorithms: Mapping[str, Any] | None,
+            broken: Collection[str] = (),
             debug_override: Any, triggered: bool = False,
             has_parents: bool = False) -> tuple[list[Finding], list[Dependency]]:
     """Every graph check; returns the findings and the dependencies they were made on."""
@@ -251,7 +256,7 @@ def run_all(nodes: Sequence[NodeView], edges: Sequence[EdgeView], *, flow_input:
         *check_references(nodes, flow_input, check_flow_input, triggered, has_parents),
         *check_edges(nodes, edges),
         *check_graph(nodes, deps),
-        *check_algorithms(nodes, algorithms),
+        *check_algorithms(nodes, algorithms, broken),
         *check_debug_override((n.name for n in nodes), debug_override),
     ]
     return findings, deps

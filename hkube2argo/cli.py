@@ -13,11 +13,11 @@ from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
-from .loading import load_flow_input
+from .loading import load_file, load_flow_input
 from .plan import Plan
 from .runner.progress import Progress
 from .runner.run import RunError, Runner, RunResult, StorageSpec, triggered_by
-from .validate import Catalog, load_algorithms, validate_file
+from .validate import Catalog, load_algorithms, validate_with_algorithms
 
 
 def _print_diagnostics(diags: list[Diagnostic]) -> None:
@@ -63,14 +63,17 @@ def validate(pipeline: Path, algorithm_paths: tuple[Path, ...], as_json: bool,
              no_flow_input_check: bool) -> None:
     """Check PIPELINE (and its algorithms); print every problem, or a summary."""
     catalog = load_algorithms(list(algorithm_paths)) if algorithm_paths else None
-    diags: list[Diagnostic] = list(catalog.diagnostics) if catalog else []
+    diags: list[Diagnostic] = []
     try:
-        results = validate_file(pipeline, catalog, check_flow_input=not no_flow_input_check)
+        descriptors = load_file(pipeline)
     except ValidationFailed as exc:
-        results = []
+        descriptors = []
         diags.extend(exc.diagnostics)
-    for r in results:
-        diags.extend(r.diagnostics)
+    # each pipeline sees the algorithm files' problems as they concern it (only the
+    # algorithms it uses can fail it); a file of several pipelines shows each problem once
+    results = [validate_with_algorithms(d, catalog, check_flow_input=not no_flow_input_check)
+               for d in descriptors]
+    diags = list(dict.fromkeys([*diags, *(d for r in results for d in r.diagnostics)]))
     errors = [d for d in diags if d.severity == "error"]
     if as_json:
         if errors:

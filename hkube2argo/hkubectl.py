@@ -33,7 +33,7 @@ from .diagnostics import Diagnostic, ValidationFailed
 from .loading import Descriptor, load_file, load_flow_input
 from .models.algorithm import fold_file_shape
 from .runner.run import DEFAULT_STATE
-from .validate import validate_descriptor
+from .validate import validate_descriptor, validate_with_algorithms
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_KEY = "hkube2argo.state"
@@ -593,10 +593,9 @@ def graph_command(pipeline: str, algorithm_paths: tuple[Path, ...], fmt: str,
             raise BackendError(f"{pipeline}: no such file, and no stored pipeline of that "
                                "name") from None
         catalog = load_algorithms(list(algorithm_paths)) if algorithm_paths else None
-        if catalog is not None and catalog.errors:
-            raise ValidationFailed(catalog.diagnostics)
-        result = validate_descriptor(Descriptor(stored, Source(f"stored pipeline {pipeline}")),
-                                     catalog, check_flow_input=False)
+        result = validate_with_algorithms(
+            Descriptor(stored, Source(f"stored pipeline {pipeline}")), catalog,
+            check_flow_input=False)
         if result.plan is None:
             raise ValidationFailed(result.diagnostics)
         plan = result.plan

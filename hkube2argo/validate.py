@@ -6,6 +6,7 @@ one run shows every mistake. Only a descriptor with no error becomes a plan.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,14 +56,51 @@ class Validated:
 
 @dataclass
 class Catalog:
-    """Algorithms by name, as given with ``-a`` (files or folders)."""
+    """Algorithms by name, as given with ``-a`` (files or folders), or a whole store.
+
+    A store of many algorithms often holds a stale or half-built one (HKube accepts an
+    image algorithm stored before its image exists), so a problem fails only the pipelines
+    that use that algorithm: ``owner`` says whose each error is, and ``judged_for`` turns
+    the others into warnings."""
 
     specs: dict[str, AlgorithmSpec] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    owner: dict[Diagnostic, str] = field(default_factory=dict)  # error -> algorithm name
+    broken: set[str] = field(default_factory=set)  # named, but failed: their errors say why
 
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "error"]
+
+    def judged_for(self, used: set[str]) -> list[Diagnostic]:
+        """The diagnostics as one pipeline sees them: errors of the algorithms it uses stay
+        errors; those of other algorithms become warnings; an error of a file whose
+        algorithm could not even be named stays an error only while a used algorithm is
+        missing (that file may be where it was meant to be)."""
+        missing = used - set(self.specs) - set(self.owner.values())
+        out = []
+        for d in self.diagnostics:
+            name = self.owner.get(d)
+            if d.severity != "error" or (name in used if name else missing):
+                out.append(d)
+            elif name:
+                out.append(dataclasses.replace(
+                    d, severity="warning",
+                    message=f"{d.message} (algorithm {name} is not used here, so this pipeline "
+                            "does not fail on it)"))
+            else:
+                out.append(dataclasses.replace(
+                    d, severity="warning",
+                    message=f"{d.message} (skipped: every algorithm this pipeline uses was "
+                            "found elsewhere)"))
+        return out
+
+
+def used_algorithms(data: Any) -> set[str]:
+    """The algorithm names a pipeline descriptor's nodes name (whatever else is wrong)."""
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    return {name for node in (nodes if isinstance(nodes, list) else [])
+            if isinstance(node, dict) and (name := _name(node.get("algorithmName")))}
 
     @property
     def warnings(self) -> list[Diagnostic]:
@@ -130,40 +168,69 @@ def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
         if not isinstance(desc.data, dict):
             catalog.diagnostics.append(src.diag("an algorithm descriptor must be an object"))
             continue
-        folded, moved, problems = fold_file_shape(desc.data)
-        catalog.diagnostics.extend(src.diag(msg, loc) for loc, msg in problems)
-        if problems:
-            continue
-        algorithm, errors = _model_errors(Algorithm, folded, src, moved)
-        catalog.diagnostics.extend(errors)
-        catalog.diagnostics.extend(_algorithm_key_warnings(desc.data, src))
-        if algorithm is None:
-            continue
-        unrunnable = algorithm.runnable_problems()
-        catalog.diagnostics.extend(src.diag(msg, moved.get(field, (field,)))
-                                   for field, msg in unrunnable)
-        if unrunnable:
-            continue
-        if algorithm.name in origin:
-            first = origin[algorithm.name]
-            catalog.diagnostics.append(src.diag(
-                f"algorithm '{algorithm.name}' is defined twice (first in {first.file}"
-                f"{':' + str(first.line_of(('name',))) if first.line_of(('name',)) else ''})",
-                ("name",)))
-            continue
-        origin[algorithm.name] = src
-        code_path = resolve_code_path(algorithm.code_path, src.file)
-        if code_path is not None and not os.path.exists(code_path):
-            catalog.diagnostics.append(src.diag(
-                f"code.path '{algorithm.code_path}' does not exist (looked for {code_path})",
-                moved.get("codePath", ("codePath",))))
-            continue
-        if algorithm.reserved_memory is not None:
-            catalog.diagnostics.append(src.diag(
-                "reservedMemory is HKube's data cache, which pods here do not have: "
-                "accepted and ignored", ("reservedMemory",), "warning"))
-        catalog.specs[algorithm.name] = algorithm_spec(algorithm, code_path)
+        before = len(catalog.diagnostics)
+        _load_one(desc, src, catalog, origin)
+        name = _name(desc.data.get("name"))
+        mine = [d for d in catalog.diagnostics[before:] if d.severity == "error"]
+        if name and mine:
+            catalog.owner.update((d, name) for d in mine)
+            catalog.broken.add(name)
     return catalog
+
+
+def _load_one(desc: Descriptor, src: Source, catalog: Catalog,
+              origin: dict[str, Source]) -> None:
+    """One algorithm descriptor into the catalogue, or its problems into its diagnostics."""
+    folded, moved, problems = fold_file_shape(desc.data)
+    catalog.diagnostics.extend(src.diag(msg, loc) for loc, msg in problems)
+    if problems:
+        return
+    folded = _legacy(folded, src, catalog.diagnostics)
+    algorithm, errors = _model_errors(Algorithm, folded, src, moved)
+    catalog.diagnostics.extend(errors)
+    catalog.diagnostics.extend(_algorithm_key_warnings(desc.data, src))
+    if algorithm is None:
+        return
+    unrunnable = algorithm.runnable_problems()
+    catalog.diagnostics.extend(src.diag(msg, moved.get(field, (field,)))
+                               for field, msg in unrunnable)
+    if unrunnable:
+        return
+    if algorithm.name in origin:
+        first = origin[algorithm.name]
+        catalog.diagnostics.append(src.diag(
+            f"algorithm '{algorithm.name}' is defined twice (first in {first.file}"
+            f"{':' + str(first.line_of(('name',))) if first.line_of(('name',)) else ''})",
+            ("name",)))
+        return
+    origin[algorithm.name] = src
+    code_path = resolve_code_path(algorithm.code_path, src.file)
+    if code_path is not None and not os.path.exists(code_path):
+        catalog.diagnostics.append(src.diag(
+            f"code.path '{algorithm.code_path}' does not exist (looked for {code_path})",
+            moved.get("codePath", ("codePath",))))
+        return
+    if algorithm.reserved_memory is not None:
+        catalog.diagnostics.append(src.diag(
+            "reservedMemory is HKube's data cache, which pods here do not have: "
+            "accepted and ignored", ("reservedMemory",), "warning"))
+    catalog.specs[algorithm.name] = algorithm_spec(algorithm, code_path)
+
+
+def _legacy(data: dict[str, Any], src: Source, out: list[Diagnostic]) -> dict[str, Any]:
+    """Fields of older HKube versions that its current API ignores or drops: a warning,
+    never an error, so a whole old store can be read (docs/hkube-semantics.md)."""
+    if data.get("kind") == "debug":
+        out.append(src.diag("kind debug (older HKube's debug algorithms) is dropped: on Argo "
+                            "the algorithm runs as a plain batch algorithm", ("kind",),
+                            "warning"))
+        data = {k: v for k, v in data.items() if k != "kind"}
+    options = data.get("options")
+    if isinstance(options, dict) and options.get("devMode"):
+        out.append(src.diag("devMode mounts the algorithm's sources into HKube's workers; "
+                            "Argo pods run the stored code or image, so it is ignored",
+                            ("options", "devMode"), "warning"))
+    return data
 
 
 def _algorithm_key_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
@@ -264,6 +331,7 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     findings, deps = checks.run_all(
         views, edges, flow_input=data.get("flowInput"), check_flow_input=check_flow_input,
         algorithms=algorithms.specs if algorithms is not None else None,
+        broken=algorithms.broken if algorithms is not None else (),
         debug_override=options.get("debugOverride"),
         triggered=triggered_runs and bool(triggers.get("pipelines")),
         has_parents=bool(triggers.get("pipelines")))
@@ -274,6 +342,21 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     specs = algorithms.specs if algorithms is not None else {}
     plan = build_plan(pipeline, views, deps, specs, src.file)
     return Validated(src, plan, diags)
+
+
+def validate_with_algorithms(desc: Descriptor, algorithms: Catalog | None, *,
+                             check_flow_input: bool = True,
+                             triggered_runs: bool = False) -> Validated:
+    """``validate_descriptor`` plus the algorithm files' problems as this pipeline sees
+    them (``Catalog.judged_for``): only the algorithms it uses can fail it."""
+    result = validate_descriptor(desc, algorithms, check_flow_input=check_flow_input,
+                                 triggered_runs=triggered_runs)
+    if algorithms is None:
+        return result
+    theirs = algorithms.judged_for(used_algorithms(desc.data))
+    failed = any(d.severity == "error" for d in theirs)
+    return Validated(result.source, None if failed else result.plan,
+                     [*theirs, *result.diagnostics])
 
 
 def validate_file(path: str | Path, algorithms: Catalog | None = None, *,
@@ -297,19 +380,15 @@ def plan_with_warnings(path: str | Path, algorithm_paths: Sequence[str | Path] =
     """``plan_pipeline`` and the warnings of the pipeline and algorithm files, which a
     command shows even when everything is valid."""
     catalog = load_algorithms(algorithm_paths) if algorithm_paths else None
-    if catalog is not None and catalog.errors:
-        raise ValidationFailed(catalog.diagnostics)
-    results = validate_file(path, catalog, check_flow_input=check_flow_input,
-                            triggered_runs=triggered_runs)
-    problems = [d for r in results for d in r.diagnostics]
-    if any(r.plan is None for r in results):
-        raise ValidationFailed(problems)
-    if len(results) != 1:
+    descriptors = load_file(path)
+    if len(descriptors) != 1:
         raise ValidationFailed([Diagnostic(f"expected one pipeline, the file holds "
-                                           f"{len(results)}", (), str(path))])
-    plan = results[0].plan
-    assert plan is not None
-    warnings = [*(catalog.warnings if catalog else []), *results[0].warnings]
-    return plan, warnings
+                                           f"{len(descriptors)}", (), str(path))])
+    result = validate_with_algorithms(descriptors[0], catalog,
+                                      check_flow_input=check_flow_input,
+                                      triggered_runs=triggered_runs)
+    if result.plan is None:
+        raise ValidationFailed(result.diagnostics)
+    return result.plan, result.warnings
 
 

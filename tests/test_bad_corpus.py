@@ -129,12 +129,28 @@ def test_case_reports_each_mistake_once(case: str, catalog: Catalog) -> None:
         f"{_show(errors)}")
 
 
-def _cli(case: str, tmp_path: Path):
+def _named_in(case: str) -> str | None:
+    """The algorithm name a bad algorithm file defines, when it can be read at all."""
+    try:
+        docs = list(yaml.safe_load_all((BAD / case).read_text(encoding="utf-8")))
+    except yaml.YAMLError:
+        return None
+    first = docs[0] if docs else None
+    name = first.get("name") if isinstance(first, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _cli(case: str, tmp_path: Path, use_it: bool = True):
     """``hkube2argo validate`` on one case: a pipeline case against the corpus catalogue,
-    an algorithm case as an extra ``-a`` file next to a good pipeline."""
+    an algorithm case as an extra ``-a`` file next to a good pipeline that uses the
+    algorithm the file defines (or, when the file names none, one no file defines), since
+    only the algorithms a pipeline uses can fail it."""
     if case.startswith("alg-"):
         good = tmp_path / "good.yaml"
-        good.write_text(GOOD_PIPELINE, encoding="utf-8")
+        name = _named_in(case) or "defined-nowhere"
+        text = GOOD_PIPELINE + (f"  - nodeName: C\n    algorithmName: {name}\n"
+                                "    input: [1]\n" if use_it else "")
+        good.write_text(text, encoding="utf-8")
         args = ["validate", str(good), "-a", str(ALGORITHMS), "-a", str(BAD / case)]
     else:
         args = ["validate", str(BAD / case), "-a", str(ALGORITHMS)]
@@ -157,6 +173,17 @@ def test_cli_fails_cleanly(case: str, tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert result.exit_code == 1, result.output
     assert case in result.output, result.output
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.startswith("alg-") and _named_in(c)])
+def test_a_broken_algorithm_fails_only_the_pipelines_that_use_it(case: str,
+                                                                 tmp_path: Path) -> None:
+    """A store often holds a stale algorithm: it warns, and the pipeline that does not use
+    it is valid."""
+    result = _cli(case, tmp_path, use_it=False)
+    assert result.exit_code == 0, result.output
+    assert f"{case}:" in result.stderr and "warning: " in result.stderr
+    assert "is not used here, so this pipeline does not fail on it" in result.stderr
 
 
 @pytest.mark.parametrize("case", [

@@ -191,3 +191,36 @@ def test_every_command_that_reads_descriptors_shows_their_warnings(in_repo_root,
         result = run(*args)
         assert result.exit_code == 0, result.output
         assert expected in result.stderr, args
+
+
+def test_a_store_of_algorithms_fails_only_the_pipelines_that_use_a_broken_one(
+        in_repo_root, tmp_path: Path) -> None:
+    """HKube's own test store holds an image algorithm stored before its image exists
+    (no-image-alg) and older algorithms with kind: debug; a pipeline that uses neither is
+    valid, and one that uses the imageless one is told why."""
+    store = tmp_path / "store"
+    store.mkdir()
+    for name in ("range", "multiply", "reduce"):
+        (store / f"{name}.yaml").write_text(
+            (Path("examples/numbers/algorithms") / f"{name}.yaml").read_text()
+            .replace("path: ", f"path: {Path.cwd() / 'examples/numbers/algorithms'}/"))
+    (store / "no-image-alg.json").write_text('{"name": "no-image-alg", "type": "Image"}')
+    (store / "old-debug.json").write_text('{"name": "old-debug", "kind": "debug", '
+                                          '"algorithmImage": "hkube/x", '
+                                          '"options": {"devMode": true}}')
+    result = run("validate", "examples/numbers/numbers.yaml", "-a", str(store))
+    assert result.exit_code == 0, result.output
+    assert "no-image-alg.json:1: warning: algorithmImage: no image: build it or set " \
+           "algorithmImage" in result.stderr
+    assert "(algorithm no-image-alg is not used here" in result.stderr
+    assert "old-debug.json:1: warning: kind: kind debug" in result.stderr
+    assert "old-debug.json:1: warning: options.devMode:" in result.stderr
+    uses = tmp_path / "uses.yaml"
+    uses.write_text("name: uses\nnodes:\n  - {nodeName: A, algorithmName: no-image-alg, "
+                    "input: [1]}\n  - {nodeName: B, algorithmName: old-debug, input: [2]}\n")
+    refused = run("validate", str(uses), "-a", str(store))
+    assert refused.exit_code == 1
+    errors = [ln for ln in refused.stderr.splitlines() if ": warning: " not in ln]
+    assert errors == [f"{store / 'no-image-alg.json'}:1: algorithmImage: no image: build it or "
+                      "set algorithmImage (or image), or give code.path for a code algorithm",
+                      "1 error(s)"]

@@ -59,7 +59,7 @@ from ..models import Pipeline
 from ..plan import AlgorithmSpec, Plan, thaw
 from ..runner.run import DEFAULT_STATE, RunError, StorageSpec
 from ..runner.store import Store
-from ..validate import Catalog, load_algorithms, validate_descriptor
+from ..validate import Catalog, load_algorithms, validate_with_algorithms
 from . import local_progress
 from .base import BackendError, NotFound, Submitted, status_object
 from .jobprocess import child
@@ -302,15 +302,14 @@ class EmbeddedBackend:
 
     def _catalog(self) -> Catalog:
         self.algorithms_dir.mkdir(parents=True, exist_ok=True)
-        catalog = load_algorithms([self.algorithms_dir])
-        if catalog.errors:
-            raise ValidationFailed(catalog.diagnostics)
-        return catalog
+        return load_algorithms([self.algorithms_dir])
 
     def _check(self, desc: Descriptor, *, check_flow_input: bool = True) -> Plan:
         """What the runner will check, before it is started: errors are printed here,
-        with the user's file and lines."""
-        result = validate_descriptor(desc, self._catalog(), check_flow_input=check_flow_input)
+        with the user's file and lines. A broken stored algorithm fails only the pipelines
+        that use it."""
+        result = validate_with_algorithms(desc, self._catalog(),
+                                          check_flow_input=check_flow_input)
         if result.plan is None:
             raise ValidationFailed([_hint(d) for d in result.diagnostics])
         return result.plan

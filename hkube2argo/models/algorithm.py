@@ -178,8 +178,8 @@ class Algorithm(OpenHKubeModel):
         """(field, message) for what keeps this algorithm from running anywhere."""
         kind = self.effective_type
         if kind == "Image" and not self.algorithm_image:
-            return [("algorithmImage", "give algorithmImage (or image) for an image "
-                                       "algorithm, or code.path for a code algorithm")]
+            return [("algorithmImage", "no image: build it or set algorithmImage (or image), "
+                                       "or give code.path for a code algorithm")]
         if kind == "Code" and not self.code_path and not self.algorithm_image:
             return [("codePath", "a Code algorithm needs code.path (its code folder or "
                                  "archive)")]

@@ -31,7 +31,7 @@ from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
 from ..runtime import jobstatus, layout
-from ..validate import load_algorithms, validate_descriptor
+from ..validate import load_algorithms, validate_with_algorithms
 from . import support
 from .engine import Engine, Event, Outcome
 from .journal import Journal
@@ -106,8 +106,6 @@ def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
     is checked against its flowInput with ``parent`` merged in, as HKube checks it; the
     merge itself happens in the run's prepare step, from the parent's stored results."""
     catalog = load_algorithms(list(algorithms))
-    if catalog.errors:
-        raise ValidationFailed(catalog.diagnostics)
     descriptors = load_file(pipeline)
     if len(descriptors) != 1:
         raise RunError(f"{pipeline}: expected one pipeline, found {len(descriptors)}")
@@ -122,16 +120,16 @@ def plan_for_run(pipeline: str | Path, algorithms: Sequence[str | Path],
 
         checked = dict(desc.data)
         checked["flowInput"] = merge(checked.get("flowInput") or {}, {"parent": parent_data})
-        verdict = validate_descriptor(type(desc)(checked, desc.source), catalog)
+        verdict = validate_with_algorithms(type(desc)(checked, desc.source), catalog)
         if verdict.plan is None:
             raise ValidationFailed(verdict.diagnostics)
-        result = validate_descriptor(desc, catalog, check_flow_input=False)
+        result = validate_with_algorithms(desc, catalog, check_flow_input=False)
     else:
-        result = validate_descriptor(desc, catalog)
+        result = validate_with_algorithms(desc, catalog)
     if result.plan is None:
         raise ValidationFailed(result.diagnostics)
-    if warn is not None and (catalog.warnings or result.warnings):
-        warn([*catalog.warnings, *result.warnings])
+    if warn is not None and result.warnings:
+        warn(result.warnings)
     return result.plan
 
 

@@ -107,13 +107,13 @@ def test_algorithm_apply_flags_win_over_the_file(tmp_path: Path) -> None:
     problem = invoke(state, "algorithm", "apply", "broken", "--env", "python")
     assert problem.exit_code == 1 and problem.stdout == ""
     assert problem.stderr.splitlines() == [
-        "<command line>: --image: give --image for an image algorithm, or --code-path for a "
-        "code algorithm", "1 error(s)"]  # the flags the user types, not descriptor fields
+        "<command line>: --image: no image: build it or set --image, or give --code-path for "
+        "a code algorithm", "1 error(s)"]  # the flags the user types, not descriptor fields
     from_file = tmp_path / "alg.yaml"
     from_file.write_text("name: filed\nenv: python\n")
     in_file = invoke(state, "algorithm", "apply", "-f", from_file)
     assert in_file.stderr.splitlines()[0].startswith(f"{from_file}:")
-    assert "algorithmImage (or image)" in in_file.stderr  # the file's words stay
+    assert "set algorithmImage (or image)" in in_file.stderr  # the file's words stay
     bad_mem = invoke(state, "algorithm", "apply", "-f", from_file, "--mem", "lots",
                      "--code-path", tmp_path)
     assert bad_mem.exit_code == 1 and ": --mem:" in bad_mem.stderr
