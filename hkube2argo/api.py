@@ -157,9 +157,11 @@ def compile(pipeline: PipelineLike, algorithms: AlgorithmsLike,
 
     desc = _pipeline(pipeline)
     with _algorithm_paths(algorithms) as paths, _pipeline_file(desc) as path:
-        _plan(desc, paths, triggered_runs=True)  # messages name the caller's pipeline
+        # messages name the caller's pipeline; a flowInput that comes at run time leaves
+        # out the raw-run Workflow (compile_file), as on the command line
+        _plan(desc, paths, triggered_runs=True, check_flow_input=False)
         output = compile_file(path, paths, config or DEFAULT)
-    return copy.deepcopy(output.manifests.documents())
+    return copy.deepcopy(output.documents())
 
 
 def run(pipeline: PipelineLike, algorithms: AlgorithmsLike,

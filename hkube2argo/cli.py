@@ -165,6 +165,8 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
         click.echo(f"{len(exc.errors)} error(s)", err=True)
         sys.exit(1)
     _print_diagnostics(list(output.warnings))
+    if output.note():
+        click.echo(output.note(), err=True)
     if out == "-":
         click.echo(output.text(), nl=False)
         return

@@ -4,6 +4,7 @@ the manifests, checks them strictly, serialises them."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,16 +91,28 @@ def _once(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+_FLOW_INPUT_PATH = re.compile(r"@?flowInput[\w.\-\[\]]*")
+
+
 @dataclass(frozen=True)
 class Output:
     name: str  # file stem, the pipeline's Kubernetes name
     manifests: Manifests
     warnings: tuple[Diagnostic, ...] = ()  # the descriptors' warnings, for the user to see
+    # why there is no raw-run Workflow: the flowInput it needs comes at run time (a stored
+    # pipeline, as HKube checks @flowInput paths only when it runs)
+    no_raw_run: tuple[Diagnostic, ...] = ()
+
+    def documents(self) -> list[dict[str, Any]]:
+        docs = self.manifests.documents()
+        return [d for d in docs if d is not self.manifests.workflow] if self.no_raw_run \
+            else docs
 
     def files(self) -> dict[str, str]:
         out = {f"{self.name}.workflowtemplate.yaml": serialize.dump(
-                   self.manifests.workflow_template),
-               f"{self.name}.workflow.yaml": serialize.dump(self.manifests.workflow)}
+                   self.manifests.workflow_template)}
+        if not self.no_raw_run:
+            out[f"{self.name}.workflow.yaml"] = serialize.dump(self.manifests.workflow)
         if self.manifests.cron_workflow:
             out[f"{self.name}.cronworkflow.yaml"] = serialize.dump(self.manifests.cron_workflow)
         if self.manifests.trigger_objects:
@@ -107,16 +120,39 @@ class Output:
         return out
 
     def text(self) -> str:
-        return serialize.dump_all(self.manifests.documents())
+        return serialize.dump_all(self.documents())
+
+    def note(self) -> str | None:
+        """What a person is told when the raw run was left out."""
+        if not self.no_raw_run:
+            return None
+        found = (_FLOW_INPUT_PATH.search(d.message) for d in self.no_raw_run)
+        paths = ", ".join(sorted({m.group(0).lstrip("@") for m in found if m}))
+        return (f"note: no {self.name}.workflow.yaml (a raw run): its flowInput lacks what the "
+                f"pipeline reads ({paths}); the WorkflowTemplate, which runs with the flowInput "
+                f"given at run time, is written (hkube2argo exec stored {self.name} -f "
+                "FLOWINPUT), and @flowInput paths are checked then, as HKube does")
 
 
 def compile_file(pipeline: str | Path, algorithms: Sequence[str | Path],
                  config: ClusterConfig = DEFAULT) -> Output:
-    plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True)
+    try:
+        plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True)
+        missing: list[Diagnostic] = []
+    except ValidationFailed as failed:
+        # a stored pipeline's flowInput may come at run time: when nothing but @flowInput
+        # paths fail, the stored objects are still compiled, without the raw run
+        try:
+            plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True,
+                                                check_flow_input=False)
+        except ValidationFailed:
+            raise failed from None
+        missing = failed.errors
     if parents(plan) and not config.namespace:
         raise ValidationFailed([Diagnostic(
             "the EventSource that watches the parent pipelines' runs must name its "
             "namespace: compile with --namespace", ("triggers", "pipelines"),
             plan.source)])
     manifests = compile_manifests(plan, config)
-    return Output(manifests.workflow_template["metadata"]["name"], manifests, tuple(warnings))
+    return Output(manifests.workflow_template["metadata"]["name"], manifests, tuple(warnings),
+                  tuple(missing))

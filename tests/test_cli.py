@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from click.testing import CliRunner
 
 from hkube2argo.cli import main
@@ -224,3 +225,29 @@ def test_a_store_of_algorithms_fails_only_the_pipelines_that_use_a_broken_one(
     assert errors == [f"{store / 'no-image-alg.json'}:1: algorithmImage: no image: build it or "
                       "set algorithmImage (or image), or give code.path for a code algorithm",
                       "1 error(s)"]
+
+
+def test_a_stored_pipeline_compiles_without_its_run_time_flow_input(in_repo_root,
+                                                                     tmp_path: Path) -> None:
+    """Its WorkflowTemplate (and CronWorkflow) are written; the raw run is left out with a
+    note, because HKube checks @flowInput paths when the pipeline runs."""
+    pipeline = tmp_path / "later.yaml"
+    pipeline.write_text("name: later\ntriggers: {cron: {pattern: '0 * * * *'}}\nnodes:\n"
+                        "  - {nodeName: A, algorithmName: range, input: ['@flowInput.data']}\n")
+    out = tmp_path / "out"
+    result = run("compile", str(pipeline), "-a", "examples/numbers/algorithms", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["later.cronworkflow.yaml",
+                                                     "later.workflowtemplate.yaml"]
+    assert "note: no later.workflow.yaml (a raw run): its flowInput lacks what the pipeline " \
+           "reads (flowInput.data)" in result.stderr
+    stream = run("compile", str(pipeline), "-a", "examples/numbers/algorithms")
+    kinds = [d["kind"] for d in yaml.safe_load_all(stream.stdout)]
+    assert kinds == ["WorkflowTemplate", "CronWorkflow"]
+    # any other mistake still fails the compile, with the flowInput errors beside it
+    pipeline.write_text(pipeline.read_text().replace("algorithmName: range",
+                                                     "algorithmName: nope"))
+    failed = run("compile", str(pipeline), "-a", "examples/numbers/algorithms")
+    assert failed.exit_code == 1
+    assert "'nope' is not in the given algorithm files" in failed.stderr
+    assert "'@flowInput.data' needs a flowInput" in failed.stderr
