@@ -367,6 +367,58 @@ def schema(out: Path, check: bool) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command("migrate")
+@click.argument("source", required=False)
+@click.option("-o", "--out", "out", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="The bundle folder to write (made anew on each run).")
+@click.option("--hkube-url", metavar="URL",
+              help="Read the store of a running HKube through its API (for example "
+                   "https://host/hkube/api-server) instead of SOURCE.")
+@click.option("--hkube-token", envvar="HKUBE_TOKEN", metavar="TOKEN",
+              help="Bearer token for --hkube-url [HKUBE_TOKEN].")
+@cluster_options
+def migrate_command(source: str | None, out: Path, hkube_url: str | None,
+                    hkube_token: str | None, **options: object) -> None:
+    """Turn a whole HKube store into one Argo bundle with a compatibility report.
+
+    SOURCE is a folder of pipeline and algorithm descriptors (its pipelines/ and
+    algorithms/ folders too) or a JSON export {pipelines: [...], algorithms: [...]}; or
+    give --hkube-url. The bundle holds each pipeline's WorkflowTemplate, CronWorkflow and
+    triggers, the concurrentPipelines ConfigMap and a kustomization.yaml (kubectl apply -k
+    OUT), the algorithms ready for `algorithm apply`, and report.md / report.json.
+
+    Exit codes: 0 every pipeline exact, 3 some approximated (they run; what differs on
+    Argo is in the report), 1 some unsupported or unreadable."""
+    from .migrate import SourceError, migrate
+
+    if bool(source) == bool(hkube_url):
+        raise click.UsageError("give SOURCE (a folder or an export file) or --hkube-url URL")
+    if not options.get("namespace"):
+        options["namespace"] = "pipelines"  # the chart README's install namespace
+    config = cluster_config(**options)  # type: ignore[arg-type]
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, name: str) -> None:
+        if tty:
+            click.echo(f"\r\033[Kpipeline {done} of {total}: {name}", err=True,
+                       nl=done == total)
+
+    try:
+        migration = migrate(hkube_url or str(source), out, config, hkube_token, progress)
+    except SourceError as exc:
+        click.echo(f"hkube2argo migrate: {exc}", err=True)
+        sys.exit(1)
+    except (FileExistsError, OSError) as exc:
+        click.echo(f"hkube2argo migrate: {exc}", err=True)
+        sys.exit(1)
+    report = migration.report
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{report.summary()}; bundle in {out} (report: {out / 'report.md'})", err=True)
+    sys.exit(report.exit_code())
+
+
 @main.group("jobs", context_settings={"help_option_names": ["-h", "--help"]})
 def jobs_group() -> None:
     """Local job records (<state>/jobs/<jobId>/ and their stored data): list and prune."""

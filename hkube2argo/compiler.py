@@ -18,8 +18,9 @@ from .emit.dag import DagTooLarge
 from .emit.events import parents, submitted_workflows
 from .emit.templates import EmitError
 from .jobgraph import CompileError
+from .loading import Descriptor
 from .plan import Plan
-from .validate import plan_with_warnings
+from .validate import Catalog, load_algorithms, one_pipeline, plan_descriptor
 
 
 class ManifestInvalid(Exception):
@@ -136,15 +137,22 @@ class Output:
 
 def compile_file(pipeline: str | Path, algorithms: Sequence[str | Path],
                  config: ClusterConfig = DEFAULT) -> Output:
+    catalog = load_algorithms(algorithms) if algorithms else None
+    return compile_descriptor(one_pipeline(pipeline), catalog, config)
+
+
+def compile_descriptor(desc: Descriptor, catalog: Catalog | None,
+                       config: ClusterConfig = DEFAULT) -> Output:
+    """One pipeline descriptor into its checked manifests, whatever it was read from."""
     try:
-        plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True)
+        plan, warnings = plan_descriptor(desc, catalog, triggered_runs=True)
         missing: list[Diagnostic] = []
     except ValidationFailed as failed:
         # a stored pipeline's flowInput may come at run time: when nothing but @flowInput
         # paths fail, the stored objects are still compiled, without the raw run
         try:
-            plan, warnings = plan_with_warnings(pipeline, algorithms, triggered_runs=True,
-                                                check_flow_input=False)
+            plan, warnings = plan_descriptor(desc, catalog, triggered_runs=True,
+                                             check_flow_input=False)
         except ValidationFailed:
             raise failed from None
         missing = failed.errors

@@ -31,9 +31,12 @@ def algorithm_spec(algorithm: Algorithm, code_path: str | None) -> AlgorithmSpec
     wire = algorithm.wire()
     if code_path is not None:
         wire["codePath"] = code_path
+    kind = algorithm.effective_type
+    if kind in ("Code", "Git") and code_path is None and algorithm.algorithm_image:
+        kind = "Image"  # HKube built it (its store keeps the image): it runs from that image
     return AlgorithmSpec(
         name=algorithm.name,
-        type=algorithm.effective_type,  # type: ignore[arg-type]
+        type=kind,  # type: ignore[arg-type]
         image=algorithm.algorithm_image,
         env=algorithm.env,
         entry_point=algorithm.entry_point,

@@ -156,12 +156,17 @@ def _model_errors(model: type[BaseModel], data: Any, source: Source,
 def load_algorithms(paths: Sequence[str | Path]) -> Catalog:
     """Algorithm files and folders into a catalogue; every problem is collected."""
     descriptors, load_errors = load_many(list(paths))
-    catalog = Catalog(diagnostics=list(load_errors))
-    for path in map(Path, paths):
-        if path.is_dir() and not expand_paths([path]):
-            catalog.diagnostics.append(Diagnostic(
-                "this folder holds no algorithm files (*.yaml, *.yml or *.json directly in "
-                "it; sub-folders hold code and are not read)", (), str(path), severity="warning"))
+    empty = [Diagnostic("this folder holds no algorithm files (*.yaml, *.yml or *.json "
+                        "directly in it; sub-folders hold code and are not read)", (), str(path),
+                        severity="warning")
+             for path in map(Path, paths) if path.is_dir() and not expand_paths([path])]
+    return catalog_of(descriptors, [*load_errors, *empty])
+
+
+def catalog_of(descriptors: Sequence[Descriptor],
+               diagnostics: Sequence[Diagnostic] = ()) -> Catalog:
+    """Algorithm descriptors, from files or from a store's export, into a catalogue."""
+    catalog = Catalog(diagnostics=list(diagnostics))
     origin: dict[str, Source] = {}
     for desc in descriptors:
         src = desc.source
@@ -380,12 +385,24 @@ def plan_with_warnings(path: str | Path, algorithm_paths: Sequence[str | Path] =
     """``plan_pipeline`` and the warnings of the pipeline and algorithm files, which a
     command shows even when everything is valid."""
     catalog = load_algorithms(algorithm_paths) if algorithm_paths else None
+    return plan_descriptor(one_pipeline(path), catalog, check_flow_input=check_flow_input,
+                           triggered_runs=triggered_runs)
+
+
+def one_pipeline(path: str | Path) -> Descriptor:
+    """The single pipeline descriptor a file must hold."""
     descriptors = load_file(path)
     if len(descriptors) != 1:
         raise ValidationFailed([Diagnostic(f"expected one pipeline, the file holds "
                                            f"{len(descriptors)}", (), str(path))])
-    result = validate_with_algorithms(descriptors[0], catalog,
-                                      check_flow_input=check_flow_input,
+    return descriptors[0]
+
+
+def plan_descriptor(desc: Descriptor, catalog: Catalog | None, *,
+                    check_flow_input: bool = True,
+                    triggered_runs: bool = False) -> tuple[Plan, list[Diagnostic]]:
+    """One descriptor's plan and warnings, or ValidationFailed with every problem."""
+    result = validate_with_algorithms(desc, catalog, check_flow_input=check_flow_input,
                                       triggered_runs=triggered_runs)
     if result.plan is None:
         raise ValidationFailed(result.diagnostics)

@@ -183,6 +183,9 @@ class Algorithm(OpenHKubeModel):
         if kind == "Code" and not self.code_path and not self.algorithm_image:
             return [("codePath", "a Code algorithm needs code.path (its code folder or "
                                  "archive)")]
+        if kind == "Git" and not self.algorithm_image:
+            return [("gitRepository", "a Git algorithm runs from the image HKube builds from "
+                                      "its repository: build it, or set algorithmImage")]
         if kind in ("Code", "Git") and self.env is None:
             return [("env", "env is required for code algorithms: python or nodejs")]
         return []
