@@ -377,9 +377,17 @@ def schema(out: Path, check: bool) -> None:
                    "https://host/hkube/api-server) instead of SOURCE.")
 @click.option("--hkube-token", envvar="HKUBE_TOKEN", metavar="TOKEN",
               help="Bearer token for --hkube-url [HKUBE_TOKEN].")
+@click.option("--apply", "apply_bundle", is_flag=True,
+              help="Also store the bundle's algorithms and pipelines (algorithm apply, "
+                   "pipeline store) on Argo when ARGO_SERVER is set, else in the local "
+                   "state; what is stored unchanged is left alone.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+              envvar="HKUBE2ARGO_STATE", default=Path(".hkube2argo"), show_default=True,
+              help="With --apply and no ARGO_SERVER: the local state folder.")
 @cluster_options
 def migrate_command(source: str | None, out: Path, hkube_url: str | None,
-                    hkube_token: str | None, **options: object) -> None:
+                    hkube_token: str | None, apply_bundle: bool, state_dir: Path,
+                    **options: object) -> None:
     """Turn a whole HKube store into one Argo bundle with a compatibility report.
 
     SOURCE is a folder of pipeline and algorithm descriptors (its pipelines/ and
@@ -416,6 +424,22 @@ def migrate_command(source: str | None, out: Path, hkube_url: str | None,
     for problem in report.problems:
         click.echo(str(problem), err=True)
     click.echo(f"{report.summary()}; bundle in {out} (report: {out / 'report.md'})", err=True)
+    if apply_bundle:
+        from .backends.base import BackendError
+        from .backends.select import backend_from_env
+        from .migrate.apply import apply
+
+        try:
+            applied = apply(migration, out, backend_from_env(state_dir, config),
+                            lambda line: click.echo(line, err=True))
+        except BackendError as exc:
+            click.echo(f"hkube2argo migrate --apply: {exc}", err=True)
+            sys.exit(1)
+        except ValidationFailed as exc:  # the backend refused one: every reason, then stop
+            _print_diagnostics(exc.diagnostics)
+            click.echo(f"hkube2argo migrate --apply: {len(exc.errors)} error(s)", err=True)
+            sys.exit(1)
+        click.echo(applied.summary(), err=True)
     sys.exit(report.exit_code())
 
 

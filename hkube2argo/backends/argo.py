@@ -263,9 +263,10 @@ class ArgoBackend:
         return catalog, code
 
     def _plan(self, descriptor: dict[str, Any], source: str, catalog: Catalog | None, *,
-              triggered_runs: bool = False) -> Plan:
+              triggered_runs: bool = False, check_flow_input: bool = True) -> Plan:
         desc = Descriptor(descriptor, Source(source))
-        result = validate_descriptor(desc, catalog, triggered_runs=triggered_runs)
+        result = validate_descriptor(desc, catalog, triggered_runs=triggered_runs,
+                                     check_flow_input=check_flow_input)
         diagnostics = result.diagnostics
         if catalog is not None:  # say "not stored", not "not in the given files"
             nodes = descriptor.get("nodes") if isinstance(descriptor, dict) else None
@@ -497,7 +498,9 @@ class ArgoBackend:
 
     def store_pipeline(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
         catalog, code = self._catalog()
-        plan = self._plan(descriptor, source, catalog, triggered_runs=True)
+        # HKube checks @flowInput paths when a stored pipeline runs, not when it is stored
+        plan = self._plan(descriptor, source, catalog, triggered_runs=True,
+                          check_flow_input=False)
         manifests = self._compile(plan, code)
         template = copy.deepcopy(manifests.workflow_template)
         tasks = json.dumps(self._tasks(manifests), ensure_ascii=False, separators=(",", ":"))

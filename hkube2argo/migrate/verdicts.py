@@ -55,6 +55,7 @@ class PipelineVerdict:
     algorithms: tuple[str, ...]
     parents: tuple[str, ...]  # triggers.pipelines
     warnings: tuple[Diagnostic, ...] = ()
+    descriptor: dict[str, Any] | None = None  # what was compiled (a sub-minute cron eased)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "reasons": list(self.reasons),
@@ -149,7 +150,7 @@ def judge_pipeline(desc: Descriptor, catalog: Catalog, config: ClusterConfig,
         differences.insert(0, cron_note)
     status: Status = "approximated" if differences else "exact"
     return PipelineVerdict(name, status, tuple(differences), output, used, parents,
-                           output.warnings)
+                           output.warnings, rewritten)
 
 
 def judge_algorithm(desc: Descriptor, catalog: Catalog,
