@@ -39,8 +39,15 @@ def status_object(job_id: str, pipeline: str, status: str, *, succeeded: int = 0
     finished = succeeded + failed + skipped
     progress = round(100 * finished / total, 2) if total else (100.0 if status == "completed"
                                                               else 0.0)
+    # the tasks not started yet: waiting while the job runs, never to run once it stopped
+    rest = max(total - finished - active, 0)
+    pending = rest if status == "active" else 0
+    stopped = rest + active if status == STOPPED else 0
+    if status == STOPPED:
+        active = 0
     states = {k: v for k, v in (("succeed", succeeded), ("failed", failed),
-                                ("active", active), ("skipped", skipped)) if v}
+                                ("active", active), ("pending", pending),
+                                ("skipped", skipped), ("stopped", stopped)) if v}
     details = f"{progress:g}% completed" + "".join(f", {v} {k}" for k, v in states.items())
     body: dict[str, Any] = {"jobId": job_id, "pipeline": pipeline, "status": status,
                             "level": level or ("error" if status == "failed" else "info"),

@@ -206,14 +206,15 @@ PHASES = [
     ("none", None, [], None, "pending", {}, 0),
     ("pending", "Pending", [], None, "pending", {}, 0),
     ("running", "Running", RUNNING_NODES, None, "active",
-     {"succeed": 2, "failed": 1, "active": 1}, 50),  # + Reduce and my node, not started
+     {"succeed": 2, "failed": 1, "active": 1, "pending": 2}, 50),  # Reduce, my node wait
     ("succeeded", "Succeeded", DONE_NODES, None, "completed",
      {"succeed": 3, "skipped": 1}, 100),
     ("failed", "Failed", [*RUNNING_NODES[:3], pod("Reduce", "Failed", task="Reduce")], None,
      "failed", {"succeed": 2, "failed": 1}, 75),  # my node never started: 3 of 4
     ("error", "Error", [], None, "failed", {}, 0),
-    ("stopped", "Failed", RUNNING_NODES[:3], "Stop", "stopped", {"succeed": 2}, 50),
-    ("terminated", "Failed", [], "Terminate", "stopped", {}, 0),
+    # what never ran (or was running) when the run was stopped counts as stopped
+    ("stopped", "Failed", RUNNING_NODES[:3], "Stop", "stopped", {"succeed": 2, "stopped": 2}, 50),
+    ("terminated", "Failed", [], "Terminate", "stopped", {"stopped": 4}, 0),
 ]
 
 

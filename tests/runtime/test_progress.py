@@ -47,9 +47,10 @@ def test_the_event_counts_hkube_tasks_only(compressed: bool) -> None:
     body = progress.event(CONFIG, wf, "job-1")
     assert body["level"] == "debug" and body["status"] == "active"
     assert body["jobId"] == "job-1" and body["pipeline"] == "numbers"
-    # Range + Multiply item 1 done, item 2 running, Reduce not started: 2 of 4
-    assert body["data"] == {"progress": 50.0, "states": {"succeed": 2, "active": 1},
-                            "details": "50% completed, 2 succeed, 1 active"}
+    # Range + Multiply item 1 done, item 2 running, Reduce waiting: 2 of 4
+    assert body["data"] == {"progress": 50.0,
+                            "states": {"succeed": 2, "active": 1, "pending": 1},
+                            "details": "50% completed, 2 succeed, 1 active, 1 pending"}
 
 
 def test_reports_only_changes_and_survives_a_bad_read(capsys) -> None:
@@ -71,8 +72,8 @@ def test_reports_only_changes_and_survives_a_bad_read(capsys) -> None:
 
     progress.report(CONFIG, fetch, lambda url, body: posted.append(body), stop, "j",
                     interval=0)
-    assert [b["data"]["states"] for b in posted] == [{"succeed": 2, "active": 1},
-                                                     {"succeed": 3}]
+    assert [b["data"]["states"] for b in posted] == [
+        {"succeed": 2, "active": 1, "pending": 1}, {"succeed": 3, "pending": 1}]
     err = capsys.readouterr().err
     assert err.count("cannot read the workflow: OSError") == 1  # one kind of problem: once
     assert "AttributeError" in err  # a Workflow it cannot make sense of: reported, not fatal
