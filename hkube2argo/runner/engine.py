@@ -280,8 +280,12 @@ class Engine:
 
     def _container(self, template: dict[str, Any], params: dict[str, str],
                    artifacts: dict[str, dict[str, Any]], path: str) -> Outcome:
-        strategy = template.get("retryStrategy")
-        deadline = template.get("activeDeadlineSeconds")
+        # the retry limit and the deadline may be template variables: Argo reads both from
+        # the template after substituting its inputs (operator.go executeTemplate,
+        # workflowpod.go createWorkflowPod)
+        settled = self._resolve(template, params, 0)
+        strategy = settled.get("retryStrategy")
+        deadline = settled.get("activeDeadlineSeconds")
         timeout = float(deadline) if deadline is not None else None
         attempt_no = 0
         self.on_event(Event(path, "started"))
