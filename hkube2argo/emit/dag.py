@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from hera.workflows import models as m
 
 from ..jobgraph import Count, Group, JobGraph, Task
-from .templates import PROGRESS, TemplateSet, reports_progress
+from .templates import TemplateSet
 
 ENTRY = "pipeline"
 MAX_TASKS = 200  # per DAG template under Argo v4's full CRDs (argo-notes section 10)
@@ -234,18 +234,13 @@ def entry_template(graph: JobGraph, templates: TemplateSet,
     units = _units(graph, templates, {} if share_groups else None)
     extra = [t for u in units for t in u.extra]
     owner = {t.key: (t.group or t.key) for t in graph.tasks}
-    # the progress reporter runs beside the whole DAG: Argo stops it when the DAG ends; if
-    # it fails, the pipeline goes on (a webhook never fails a pipeline)
-    daemon = [m.DAGTask(name=PROGRESS, template=PROGRESS,
-                        continue_on=m.ContinueOn(failed=True, error=True))] \
-        if reports_progress(templates.plan) else []
-    if len(units) + len(daemon) <= MAX_TASKS:
+    if len(units) <= MAX_TASKS:
         tasks = [u.build(local_expr, u.depends) for u in units]
         entry = m.Template(name=ENTRY, inputs=m.Inputs(artifacts=[m.Artifact(name="flow-input")]),
-                           dag=m.DAGTemplate(tasks=[*daemon, *tasks]))
+                           dag=m.DAGTemplate(tasks=tasks))
         return [entry, *extra]
     parts = [units[i:i + MAX_TASKS] for i in range(0, len(units), MAX_TASKS)]
-    if len(parts) + len(daemon) > MAX_TASKS:
+    if len(parts) > MAX_TASKS:
         raise DagTooLarge(f"the pipeline needs {len(units)} Argo tasks; at most "
                           f"{MAX_TASKS * MAX_TASKS} are supported")
     part_of = {u.name: j for j, part in enumerate(parts) for u in part}
@@ -294,5 +289,5 @@ def entry_template(graph: JobGraph, templates: TemplateSet,
         main_tasks.append(m.DAGTask(name=name_of[j], template=name_of[j], arguments=args,
                                     dependencies=[name_of[d] for d in deps] or None))
     entry = m.Template(name=ENTRY, inputs=m.Inputs(artifacts=[m.Artifact(name="flow-input")]),
-                       dag=m.DAGTemplate(tasks=[*daemon, *main_tasks]))
+                       dag=m.DAGTemplate(tasks=main_tasks))
     return [entry, *part_templates, *extra]

@@ -24,7 +24,7 @@ RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an
 STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
 WEBHOOKS = "webhooks"
-PROGRESS = "progress"  # the progress reporter's template and task (naming reserves it)
+PROGRESS = "progress"  # the progress reporter's template and hook (naming reserves it)
 # HKube's logger levels: an event goes out when the requested level >= the event's
 LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
 DEBUG = 4  # per-task progress events
@@ -455,11 +455,11 @@ class TemplateSet:
                     requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})))
 
     def progress_template(self) -> m.Template:
-        """The progress reporter (``runtime/progress.py``): a daemon beside the DAG that
-        reads its own Workflow once a second and posts HKube's debug-level events."""
+        """The progress reporter (``runtime/progress.py``): a lifecycle hook beside the
+        DAG that reads its own Workflow once a second, posts HKube's debug-level events
+        and ends once the DAG has (why not a daemon: its module docstring)."""
         return m.Template(
             name=PROGRESS,
-            daemon=True,
             inputs=m.Inputs(artifacts=[self.webhooks_config()]),
             container=m.Container(
                 image=self.config.python_image, image_pull_policy=self.config.image_pull_policy,

@@ -19,7 +19,7 @@ from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
-from .templates import LEVELS, WEBHOOKS, EmitError, TemplateSet
+from .templates import LEVELS, PROGRESS, WEBHOOKS, EmitError, TemplateSet, reports_progress
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -75,7 +75,9 @@ INFO = 3  # HKube's logger level of status changes; "failed" events are level 1 
 
 def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
     """Webhooks as lifecycle hooks: the exit handler always (result webhook, final status),
-    a "running" hook when the progress webhook wants info-level events."""
+    a "running" hook when the progress webhook wants info-level events, and the progress
+    reporter for debug-level ones (a hook the exit handler waits for: operator.go operate
+    runs onExit only once every triggered workflow-level hook is fulfilled)."""
     given = thaw(plan.webhooks)
     if not given:
         return None
@@ -86,6 +88,8 @@ def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
         out["running"] = m.LifecycleHook(template=WEBHOOKS, expression=RUNNING,
                                          arguments=m.Arguments(parameters=[
                                              m.Parameter(name="status", value="Running")]))
+    if reports_progress(plan):
+        out[PROGRESS] = m.LifecycleHook(template=PROGRESS, expression=RUNNING)
     return out
 
 
