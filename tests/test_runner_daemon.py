@@ -1,6 +1,6 @@
 """Argo's daemon containers on the local runner, and the live Workflow file they read.
 
-A compiled pipeline gets one extra daemon task (as the compiler adds its progress
+A compiled pipeline gets one extra daemon task (as the compiler once added its progress
 reporter): a probe script that copies ``H2A_WORKFLOW_FILE`` every 0.1 s and logs what
 happens to it. Timeouts here are hang guards only; nothing asserts how fast anything is.
 A ``Gate`` algorithm waits until the probe has seen it Running, so that observation is a
@@ -48,6 +48,8 @@ log("file " + os.environ.get("H2A_WORKFLOW_FILE", ""))
 log("namespace " + os.environ.get("PROBE_NAMESPACE", ""))
 if mode == "crash":
     sys.exit(7)
+if mode == "done":
+    sys.exit(0)
 
 
 def on_term(*_):
@@ -128,7 +130,8 @@ def with_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     real = run.compile_manifests
 
     def install(mode: str = "polite", flag: Path | None = None,
-                deadline: int | None = None, broken: bool = False) -> Path:
+                deadline: int | None = None, broken: bool = False,
+                tolerated: bool = False) -> Path:
         def compile_with_daemon(*args: Any, **kwargs: Any) -> Any:
             manifests = real(*args, **kwargs)
             spec = manifests.workflow["spec"]
@@ -141,9 +144,12 @@ def with_daemon(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
                               "env": [{"name": "PROBE_NAMESPACE",
                                        "value": "{{workflow.namespace}}"}]}})
             entry = next(t for t in spec["templates"] if t["name"] == spec["entrypoint"])
+            probe = {"name": "probe", "template": "probe",
+                     "arguments": {"parameters": [{"name": "task", "value": "probe"}]}}
+            if tolerated:
+                probe["continueOn"] = {"failed": True, "error": True}
             entry["dag"]["tasks"][:0] = [
-                {"name": "probe", "template": "probe",
-                 "arguments": {"parameters": [{"name": "task", "value": "probe"}]}},
+                probe,
                 {"name": "never", "template": "results", "when": "1 > 2",
                  "arguments": {"parameters": [{"name": "task", "value": "results"}]}}]
             if deadline is not None:
@@ -276,31 +282,44 @@ def test_a_daemon_ignoring_sigterm_is_killed(tmp_path: Path, gated, with_daemon,
     assert probe["phase"] == "Succeeded"  # killed, and still Succeeded (as on Argo)
 
 
-def test_a_daemon_exit_code_never_matters(tmp_path: Path, gated, with_daemon) -> None:
+@pytest.mark.parametrize(("mode", "message"), [("crash", "main: Error (exit code 7)"),
+                                             ("done", "")])
+@pytest.mark.parametrize("tolerated", [False, True])
+def test_a_daemon_ending_by_itself_fails_its_task(tmp_path: Path, gated, with_daemon,
+                                                  mode: str, message: str,
+                                                  tolerated: bool) -> None:
+    """Argo v3.7+: a daemon pod that ends by itself is Failed, even with exit code 0
+    (operator.go assessNodeStatus); its task then fails the DAG like any task, unless
+    it has continueOn."""
     pipeline, algorithms, flag = gated
     flag.touch()  # the gate is open: nobody needs to watch
-    with_daemon("crash")  # exits 7 at once, while the DAG has barely begun
+    with_daemon(mode, tolerated=tolerated)  # ends at once, while the DAG has barely begun
     result = guarded(lambda: Runner(tmp_path / "state", workers=2).start(
         pipeline, algorithms, StorageSpec()))
-    assert result.status == "completed", result.error
-    assert [e["result"] for e in result.document["data"]] == [0, 2, 4]
     final = json.loads((result.folder / livestate.FILE).read_text())
     probe = next(n for n in final["status"]["nodes"].values() if n["templateName"] == "probe")
-    assert probe["phase"] == "Succeeded" and "exit code 7" in probe["message"]
+    assert probe["phase"] == "Failed" and probe.get("message", "") == message
+    if tolerated:
+        assert result.status == "completed", result.error
+        assert [e["result"] for e in result.document["data"]] == [0, 2, 4]
+    else:
+        assert result.status == "failed"
+        assert f"child 'probe' failed: {message}" in (result.error or "")
 
 
-def test_a_daemon_that_cannot_start_fails_nothing(tmp_path: Path, gated,
-                                                  with_daemon) -> None:
+def test_a_daemon_that_cannot_start_errs(tmp_path: Path, gated, with_daemon) -> None:
+    """An input artifact that cannot be loaded fails Argo's init container: the node is
+    in Error (operator.go inferFailedReason), and so is its task."""
     pipeline, algorithms, flag = gated
     flag.touch()
-    out = with_daemon("polite", broken=True)
+    out = with_daemon("polite", broken=True, tolerated=True)
     result = guarded(lambda: Runner(tmp_path / "state", workers=1).start(
         pipeline, algorithms, StorageSpec()))
     assert result.status == "completed", result.error
     assert not (out / "log").exists()  # it never ran
     final = json.loads((result.folder / livestate.FILE).read_text())
     probe = next(n for n in final["status"]["nodes"].values() if n["templateName"] == "probe")
-    assert probe["phase"] == "Failed" and "did not start" in probe["message"]
+    assert probe["phase"] == "Error" and "did not start" in probe["message"]
 
 
 def test_deadline_stops_the_daemon(tmp_path: Path, gated, with_daemon) -> None:

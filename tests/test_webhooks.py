@@ -106,13 +106,17 @@ def test_unreachable_webhook_never_fails_the_pipeline(tmp_path: Path) -> None:
     assert result.status == "completed"
 
 
-def test_debug_verbosity_posts_per_task_progress(tmp_path: Path, receiver) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_debug_verbosity_posts_per_task_progress(tmp_path: Path, receiver,
+                                                 workers: int) -> None:
     # HKube's driver posts the status object at debug level as tasks change state; here a
-    # daemon beside the DAG reads the run's Workflow (the runner's live file) and does so
+    # lifecycle hook beside the DAG reads the run's Workflow (the runner's live file) and
+    # does so, outside the worker pool (one worker is enough), until the DAG has ended
     url, got = receiver
     # the items sleep so that the reporter (a fresh interpreter) is up before the run ends
     items = [{"sleep": 1.5, "value": i} for i in range(3)]
-    data = {"name": "hooked", "webhooks": {"progress": f"{url}/progress"},
+    data = {"name": "hooked",
+            "webhooks": {"progress": f"{url}/progress", "result": f"{url}/result"},
             "options": {"progressVerbosityLevel": "debug"}, "flowInput": {"items": items},
             "nodes": [{"nodeName": "Split", "algorithmName": "echo",
                        "input": ["@flowInput.items"]},
@@ -120,7 +124,7 @@ def test_debug_verbosity_posts_per_task_progress(tmp_path: Path, receiver) -> No
                       {"nodeName": "Sum", "algorithmName": "echo", "input": ["@Double"]}]}
     path = tmp_path / "debug.json"
     path.write_text(json.dumps(data))
-    result = Runner(tmp_path / "s", workers=2).start(path, [E2E_ALGS], StorageSpec())
+    result = Runner(tmp_path / "s", workers=workers).start(path, [E2E_ALGS], StorageSpec())
     assert result.status == "completed"
     debug = [b for p, b in got if p == "/progress" and b["level"] == "debug"]
     assert debug, got
@@ -132,7 +136,14 @@ def test_debug_verbosity_posts_per_task_progress(tmp_path: Path, receiver) -> No
     assert debug[-1]["data"]["progress"] == 100
     info = [b["status"] for p, b in got if p == "/progress" and b["level"] != "debug"]
     assert info == ["active", "completed"]
+    # the exit handler waits for the reporter: every debug event before the result
+    paths = [p if b.get("level") != "debug" else "debug" for p, b in got]
+    assert paths.index("/result") > max(i for i, p in enumerate(paths) if p == "debug")
     assert got[-1][1]["status"] == "completed"  # the exit handler's event comes last
+    final = json.loads((result.folder / "workflow-live.json").read_text())
+    reporter = next(n for n in final["status"]["nodes"].values()
+                    if n["templateName"] == "progress")
+    assert (reporter["displayName"], reporter["phase"]) == ("hooks.progress", "Succeeded")
 
 
 def test_info_verbosity_runs_no_progress_reporter(tmp_path: Path) -> None:
@@ -144,9 +155,13 @@ def test_info_verbosity_runs_no_progress_reporter(tmp_path: Path) -> None:
     data["options"]["progressVerbosityLevel"] = "trace"
     manifests = compile_manifests(validate_descriptor(Descriptor(data, Source("x")),
                                                       catalog).plan)
-    (daemon,) = [t for t in manifests.workflow["spec"]["templates"] if t["name"] == "progress"]
-    assert daemon["daemon"] is True
-    (task,) = [t for t in manifests.workflow["spec"]["templates"][0]["dag"]["tasks"]
-               if t["name"] == "progress"]
-    assert task["continueOn"] == {"failed": True, "error": True}  # never fails the pipeline
+    (reporter,) = [t for t in manifests.workflow["spec"]["templates"]
+                   if t["name"] == "progress"]
+    assert "daemon" not in reporter  # Argo v3.7+ would mark its end Failed
+    # a workflow-level hook: the exit handler waits for it, and a failed hook never fails
+    # the workflow (operator.go operate judges the entry node and the exit handler only)
+    assert manifests.workflow["spec"]["hooks"]["progress"] == {
+        "template": "progress", "expression": 'workflow.status == "Running"'}
+    assert all(t["name"] != "progress" for tpl in manifests.workflow["spec"]["templates"]
+               if "dag" in tpl for t in tpl["dag"]["tasks"])
     assert lint.lint(manifests.documents()) == []

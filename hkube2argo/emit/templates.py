@@ -1,6 +1,7 @@
-"""Container templates: one per algorithm (and per retry/ttl variant of it), shared by
-every node that runs it, plus the runtime's own steps (prepare, zip, collect, max,
-results). A task says which node it is through parameters, never through template text.
+"""Container templates: one per algorithm (and per retry policy, ttl or none, batch
+shape), shared by every node that runs it, plus the runtime's own steps (prepare, zip,
+collect, max, results). A task says which node it is through parameters, never through
+template text; so do a node's retry limit and ttl when its template's other nodes differ.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an
 STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
 WEBHOOKS = "webhooks"
-PROGRESS = "progress"  # the progress reporter's template and task (naming reserves it)
+PROGRESS = "progress"  # the progress reporter's template and hook (naming reserves it)
 # HKube's logger levels: an event goes out when the requested level >= the event's
 LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
 DEBUG = 4  # per-task progress events
@@ -102,10 +103,11 @@ def runtime_env(config: ClusterConfig) -> list[m.EnvVar]:
     ]
 
 
-def retry_strategy(node: PlanNode) -> m.RetryStrategy | None:
+def retry_strategy(node: PlanNode, limit: str | None = None) -> m.RetryStrategy | None:
     """HKube's policies: OnError retries algorithm errors (the wrapper's exit code 3),
     OnCrash everything else (pod crash, OOM, eviction), Always both, Never none. A batch
-    judged beyond its tolerance (exit 4) is never retried: it would fail the same way."""
+    judged beyond its tolerance (exit 4) is never retried: it would fail the same way.
+    ``limit``: the limit's text when it is not the node's own (a template variable)."""
     retry = node.retry
     if retry.policy == "Never":
         return None
@@ -116,8 +118,14 @@ def retry_strategy(node: PlanNode) -> m.RetryStrategy | None:
         "OnError": f"{code} == {EXIT_ALGORITHM_ERROR}",
         "OnCrash": f"{code} != {EXIT_ALGORITHM_ERROR} && {not_tolerance}",
     }[retry.policy]
-    return m.RetryStrategy(limit=m.IntOrString(str(retry.limit)), retry_policy="Always",
-                           expression=expression)
+    return m.RetryStrategy(limit=m.IntOrString(limit or str(retry.limit)),
+                           retry_policy="Always", expression=expression)
+
+
+def deadline_seconds(node: PlanNode) -> int | None:
+    """A node's ttl as the pod's activeDeadlineSeconds: the wrapper gets ``TTL_GRACE``
+    seconds beyond it to record the timeout itself."""
+    return node.ttl + TTL_GRACE if node.ttl else None
 
 
 def _command(mode: str, *extra: str) -> list[str]:
@@ -127,17 +135,27 @@ def _command(mode: str, *extra: str) -> list[str]:
 # Argo v4's full CRDs allow 200 templates per spec. Beyond this many algorithm templates,
 # algorithms share templates and each task names its own image, code and pod settings.
 SHARED_THRESHOLD = 150
+# A node's retry limit and ttl reach its template as these input parameters when nodes
+# sharing the template differ in them (Argo substitutes inputs into retryStrategy.limit and
+# activeDeadlineSeconds, both IntOrString: operator.go executeTemplate takes the retry
+# strategy from the processed template, common.ProcessArgs/SubstituteParams; workflowpod.go
+# reads the deadline with util/intstr Int64; test/e2e functional_test.go
+# TestParametrizableLimit and TestParametrizableAds run exactly this).
+RETRY_LIMIT = "retry-limit"
+DEADLINE = "deadline"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """What makes two nodes need different templates: normally the algorithm, retry, ttl
-    and batch shape; in shared mode the algorithm is replaced by its kind of runtime."""
+    """What makes two nodes need different templates: the algorithm, the kind of node,
+    the retry policy, whether a ttl applies and the batch shape; in shared mode the
+    algorithm is replaced by its kind of runtime. The retry limit and the ttl's value are
+    not part of it: they travel as parameters when they differ (``Settings``)."""
 
     algorithm: str | None
     kind: str
-    retry: tuple[str, int]
-    ttl: int | None
+    policy: str
+    timed: bool
     fans_out: bool
 
     @classmethod
@@ -147,8 +165,23 @@ class Variant:
         if plan is not None and algorithm:
             spec = plan.algorithm(algorithm)
             algorithm = f"~{spec.type}-{spec.env}" if spec else algorithm
-        return cls(algorithm, node.kind, (node.retry.policy, node.retry.limit), node.ttl,
-                   node.fans_out)
+        return cls(algorithm, node.kind, node.retry.policy, bool(node.ttl), node.fans_out)
+
+
+@dataclass
+class Settings:
+    """The per-node values of one variant's nodes, in order of first use: the template's
+    defaults are the first ones; a template variable only when there are several."""
+
+    limits: list[int]
+    deadlines: list[int]
+
+    def add(self, node: PlanNode) -> None:
+        if node.retry.policy != "Never" and node.retry.limit not in self.limits:
+            self.limits.append(node.retry.limit)
+        deadline = deadline_seconds(node)
+        if deadline is not None and deadline not in self.deadlines:
+            self.deadlines.append(deadline)
 
 
 class TemplateSet:
@@ -164,6 +197,7 @@ class TemplateSet:
         self.by_variant: dict[Variant, str] = {}
         self.names: set[str] = set()
         self.outputs: dict[Variant, set[str]] = {}
+        self.settings: dict[Variant, Settings] = {}
         self.shared = False  # set by build() when algorithms must share templates
 
     def variant(self, node: PlanNode) -> Variant:
@@ -180,28 +214,41 @@ class TemplateSet:
             return self.by_variant[self.variant(self.plan.node(task.node or ""))]
         return task.kind
 
-    def task_arguments(self, task: Task) -> dict[str, str]:
-        """Shared mode: what a task adds to name its algorithm's image, code and pod."""
-        if not self.shared or task.kind != "run" or not task.node:
+    def task_arguments(self, task: Task, every: bool = False) -> dict[str, str]:
+        """What a run task adds to its template's defaults: its retry limit and deadline
+        when they are not the template's (``every``: whenever the template takes them, so
+        that tasks of one template take the same arguments); in shared mode its
+        algorithm's image, code and pod."""
+        if task.kind != "run" or not task.node:
             return {}
         node = self.plan.node(task.node)
+        out = {}
+        settings = self.settings[self.variant(node)]
+        if len(settings.limits) > 1 and (every or node.retry.limit != settings.limits[0]):
+            out[RETRY_LIMIT] = str(node.retry.limit)
+        deadline = deadline_seconds(node)
+        if len(settings.deadlines) > 1 and (every or deadline != settings.deadlines[0]):
+            out[DEADLINE] = str(deadline)
         alg = self.plan.algorithm(node.algorithm) if node.algorithm else None
-        if alg is None:
-            return {}
-        out = {"patch": pod_patch(alg, self.config)}
+        if not self.shared or alg is None:
+            return out
+        out["patch"] = pod_patch(alg, self.config)
         if alg.type == "Code":
             out["code"] = self.code_keys[alg.name]
         else:
             out["image"] = _no_tags(alg.image or "", "algorithmImage")
         return out
 
-    def build(self) -> list[m.Template]:
+    def build(self, shared: bool = False) -> list[m.Template]:
+        """``shared``: share templates between algorithms even below the threshold (the
+        spec would otherwise have more templates than Argo allows)."""
         runs = [self.plan.node(t.node or "") for t in self.graph.tasks if t.kind == "run"]
-        self.shared = len({Variant.of(n) for n in runs}) > SHARED_THRESHOLD
+        self.shared = shared or len({Variant.of(n) for n in runs}) > SHARED_THRESHOLD
         for task in self.graph.tasks:
             if task.kind == "run":
-                self.outputs.setdefault(self.variant(self.plan.node(task.node or "")),
-                                        set()).update(task.outputs)
+                node = self.plan.node(task.node or "")
+                self.outputs.setdefault(self.variant(node), set()).update(task.outputs)
+                self.settings.setdefault(self.variant(node), Settings([], [])).add(node)
         for task in self.graph.tasks:
             if task.kind == "run":
                 node = self.plan.node(task.node or "")
@@ -278,13 +325,21 @@ class TemplateSet:
                     volume_mounts=[m.VolumeMount(name="h2a-runtime", mount_path=RUNTIME_MOUNT)]))
                 env.append(m.EnvVar(name="PYTHONPATH", value=RUNTIME_MOUNT))
                 env.append(m.EnvVar(name="H2A_CODE_DIR", value=IMAGE_CODE_DIR))
-        ttl = node.ttl
+        settings = self.settings[self.variant(node)]
+        parameters = [m.Parameter(name="task"), m.Parameter(name="index", default="0")]
+        limit = deadline = None
+        if len(settings.limits) > 1:
+            parameters.append(m.Parameter(name=RETRY_LIMIT, default=str(settings.limits[0])))
+            limit = f"{{{{inputs.parameters.{RETRY_LIMIT}}}}}"
+        if len(settings.deadlines) > 1:
+            parameters.append(m.Parameter(name=DEADLINE, default=str(settings.deadlines[0])))
+            deadline = f"{{{{inputs.parameters.{DEADLINE}}}}}"
+        elif settings.deadlines:
+            deadline = str(settings.deadlines[0])
         return m.Template(
             name=name,
             metadata=metadata,
-            inputs=m.Inputs(parameters=[m.Parameter(name="task"),
-                                        m.Parameter(name="index", default="0")],
-                            artifacts=inputs),
+            inputs=m.Inputs(parameters=parameters, artifacts=inputs),
             outputs=m.Outputs(parameters=artifacts.count_outputs(outputs) or None,
                               artifacts=[artifacts.outbox_output(self.config.key_prefix)]),
             container=m.Container(
@@ -294,8 +349,8 @@ class TemplateSet:
             init_containers=init or None,
             volumes=volumes or None,
             node_selector=node_selector or None,
-            retry_strategy=retry_strategy(node),
-            active_deadline_seconds=m.IntOrString(str(ttl + TTL_GRACE)) if ttl else None,
+            retry_strategy=retry_strategy(node, limit),
+            active_deadline_seconds=m.IntOrString(deadline) if deadline else None,
         )
 
     def shared_template(self, name: str, node: PlanNode, outputs: list[str]) -> m.Template:
@@ -400,11 +455,11 @@ class TemplateSet:
                     requests={k: _quantity(v) for k, v in STEP_RESOURCES.items()})))
 
     def progress_template(self) -> m.Template:
-        """The progress reporter (``runtime/progress.py``): a daemon beside the DAG that
-        reads its own Workflow once a second and posts HKube's debug-level events."""
+        """The progress reporter (``runtime/progress.py``): a lifecycle hook beside the
+        DAG that reads its own Workflow once a second, posts HKube's debug-level events
+        and ends once the DAG has (why not a daemon: its module docstring)."""
         return m.Template(
             name=PROGRESS,
-            daemon=True,
             inputs=m.Inputs(artifacts=[self.webhooks_config()]),
             container=m.Container(
                 image=self.config.python_image, image_pull_policy=self.config.image_pull_policy,

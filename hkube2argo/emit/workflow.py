@@ -19,7 +19,7 @@ from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
-from .templates import LEVELS, WEBHOOKS, TemplateSet
+from .templates import LEVELS, PROGRESS, WEBHOOKS, EmitError, TemplateSet, reports_progress
 
 API_VERSION = "argoproj.io/v1alpha1"
 
@@ -75,7 +75,9 @@ INFO = 3  # HKube's logger level of status changes; "failed" events are level 1 
 
 def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
     """Webhooks as lifecycle hooks: the exit handler always (result webhook, final status),
-    a "running" hook when the progress webhook wants info-level events."""
+    a "running" hook when the progress webhook wants info-level events, and the progress
+    reporter for debug-level ones (a hook the exit handler waits for: operator.go operate
+    runs onExit only once every triggered workflow-level hook is fulfilled)."""
     given = thaw(plan.webhooks)
     if not given:
         return None
@@ -86,6 +88,8 @@ def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
         out["running"] = m.LifecycleHook(template=WEBHOOKS, expression=RUNNING,
                                          arguments=m.Arguments(parameters=[
                                              m.Parameter(name="status", value="Running")]))
+    if reports_progress(plan):
+        out[PROGRESS] = m.LifecycleHook(template=PROGRESS, expression=RUNNING)
     return out
 
 
@@ -96,11 +100,39 @@ def deadline(plan: Plan) -> int | None:
     return min(limits) if limits else None
 
 
+# spec.templates maxItems in Argo v4's full CRDs (workflow_types.go WorkflowSpec.Templates;
+# the API server refuses a longer list on create)
+MAX_TEMPLATES = 200
+
+
+def templates_within_limit(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
+                           code_keys: dict[str, str],
+                           ) -> tuple[list[m.Template], list[m.Template]]:
+    """The templates, as readable as ``MAX_TEMPLATES`` allows: each wait-any group its
+    own template, else groups shared by shape, else algorithms sharing templates too."""
+    counts = ""
+    for shared, share_groups in ((False, False), (False, True), (True, True)):
+        templates = TemplateSet(plan, graph, config, code_keys)
+        steps = templates.build(shared=shared)
+        dags = entry_template(graph, templates, share_groups)
+        if len(steps) + len(dags) <= MAX_TEMPLATES:
+            return steps, dags
+        algorithms = len(templates.by_variant)
+        groups = sum(1 for t in dags if t.name and t.name.startswith("group-"))
+        counts = (f"{len(steps) + len(dags)} Argo templates ({algorithms} for its algorithms "
+                  f"under their retry policies, ttl or none and batch shapes, {groups} for "
+                  f"wait-any groups, {len(dags) - groups} for its DAG and its parts, "
+                  f"{len(steps) - algorithms} for hkube2argo's own steps)")
+    raise EmitError(
+        f"the pipeline needs {counts}; Argo allows at most {MAX_TEMPLATES} in one Workflow "
+        "(spec.templates in its CRD): use fewer distinct retry policies or wait-any group "
+        "shapes, or split the pipeline into smaller ones (they can chain with "
+        "triggers.pipelines)")
+
+
 def spec(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
          code_keys: dict[str, str]) -> m.WorkflowSpec:
-    templates = TemplateSet(plan, graph, config, code_keys)
-    step_templates = templates.build()
-    dag_templates = entry_template(graph, templates)
+    step_templates, dag_templates = templates_within_limit(plan, graph, config, code_keys)
     sync = None
     if plan.options.concurrency:
         ref = m.ConfigMapKeySelector(name=config.semaphore_configmap,

@@ -37,11 +37,31 @@ class Problem:
         return f"{self.kind}/{self.name}: {self.path or '(top)'}: {self.message}"
 
 
+def crd_limits() -> list[dict[str, Any]]:
+    """The full CRDs' constraints the JSON schema lacks: definition, pointer inside it,
+    keyword and the value(s) per release."""
+    data = resources.files(__package__).joinpath("data/argo-workflows.crd-limits.json")
+    return json.loads(data.read_text(encoding="utf-8"))["constraints"]
+
+
+def _add_crd_limits(defs: dict[str, Any]) -> None:
+    for limit in crd_limits():
+        node = defs[limit["definition"]]
+        for key in limit["pointer"]:
+            node = node[key]
+        first, *others = (v["value"] for v in limit["values"])
+        node[limit["keyword"]] = first
+        if others:  # the releases differ: each one's value must hold
+            node.setdefault("allOf", []).extend({limit["keyword"]: v} for v in others)
+
+
 @cache
 def _definitions(project: str) -> dict[str, Any]:
     data = resources.files(__package__).joinpath(f"data/{project}.schema.json.gz").read_bytes()
     defs = json.loads(gzip.decompress(data))["definitions"]
     strict = copy.deepcopy(defs)
+    if project == "argo-workflows":
+        _add_crd_limits(strict)
     strict["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["string", "integer"]}
     for definition in strict.values():
         if definition.get("type") == "object" and "properties" in definition \

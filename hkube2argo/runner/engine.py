@@ -3,9 +3,9 @@ fail-fast, retries and deadlines, as the controller applies them (argo-notes sec
 
 One scheduler thread walks the DAGs; containers run in a pool of ``workers`` threads,
 each a subprocess. Every finished container is journalled, so a killed run can resume
-without running it again. Daemon containers run beside the pool (``daemons.py``); when a
-workflow has any, the run's state is kept as an Argo Workflow file for them to read
-(``livestate.py``).
+without running it again. Daemon containers and lifecycle hooks other than the exit
+handler run beside the pool (``daemons.py``); when a workflow has any, the run's state is
+kept as an Argo Workflow file for them to read (``livestate.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import livestate, tags
-from .daemons import Daemons
+from .daemons import Daemon, Daemons
 from .executor import Attempt, kill_running, run_container
 from .journal import Journal
 from .store import Store
@@ -52,19 +52,26 @@ class _Call:
     """One template invocation: a container (future) or a nested DAG."""
 
     def __init__(self, outcome: Outcome | None = None, future: cf.Future | None = None,
-                 dag: _DagRun | None = None, daemon: bool = False):
+                 dag: _DagRun | None = None, daemon: Daemon | None = None):
         self.fixed = outcome
         self.future = future
         self.dag = dag
-        self.daemon = daemon  # future: the daemon started; its task has then succeeded
+        self.daemon = daemon  # a daemon: its task is done once it runs
 
     def result(self) -> Outcome | None:
         if self.fixed is not None:
             return self.fixed
+        if self.daemon is not None:  # Daemoned once started; Failed if it ends by itself
+            if not self.daemon.started.done():
+                return None
+            if self.daemon.ended.done():
+                phase, message = self.daemon.ended.result()
+                return Outcome(phase, message=message)
+            return Outcome("Succeeded")
         if self.future is not None:
             if not self.future.done():
                 return None
-            return Outcome("Succeeded") if self.daemon else self.future.result()
+            return self.future.result()
         assert self.dag is not None
         self.dag.advance()
         return self.dag.outcome
@@ -75,6 +82,11 @@ class _TaskState:
     calls: list[_Call] | None = None
     looped: bool = False
     outcome: Outcome | None = None
+
+    @property
+    def daemoned(self) -> bool:
+        """A daemon's task: judged again while its DAG runs (it may end by itself)."""
+        return any(c.daemon is not None for c in self.calls or ())
 
 
 class _DagRun:
@@ -173,7 +185,7 @@ class _DagRun:
             return
         for task in self.tasks:
             st = self.state[task["name"]]
-            if st.outcome is not None:
+            if st.outcome is not None and not st.daemoned:
                 continue
             if st.calls is None:
                 self._start(task)
@@ -230,9 +242,11 @@ class Engine:
         self.stop_reason = "workflow stopped"
         self.warm = WarmPool() if warm else None
         self.debug_task = debug_task
-        has_daemons = any(t.get("daemon") for t in self.spec["templates"])
+        # daemons and hooks beside the DAG (the progress reporter) read the live state
+        beside = any(t.get("daemon") for t in self.spec["templates"]) or \
+            any(name != "exit" for name in self.spec.get("hooks") or {})
         self.live = livestate.LiveState(
-            folder.resolve() / livestate.FILE if has_daemons else None, workflow, job_id)
+            folder.resolve() / livestate.FILE if beside else None, workflow, job_id)
         self.daemons = Daemons(store, self.live, lambda path, kind, phase, message:
                                self.on_event(Event(path, kind, phase, message)))
         self.containers: dict[str, Outcome] = {}
@@ -255,11 +269,17 @@ class Engine:
                 raise tags.Unresolved(f"{path}: input parameter {p['name']} not given")
         if "dag" in template:
             return _Call(dag=_DagRun(self, template, values, artifacts, path, node[0]))
-        if template.get("daemon"):  # never journalled: a resumed run starts it again
+        hook = path.startswith("hooks/") and path != "hooks/exit"
+        if template.get("daemon") or hook:  # never journalled: a resumed run starts it again
             self.live.pod(path, *node, name, values)
-            return _Call(future=self.daemons.start(self._resolve(template, values, 0),
-                                                   artifacts, path, self._folder(path, 0)),
-                         daemon=True)
+            daemon = self.daemons.start(self._resolve(template, values, 0), artifacts, path,
+                                        self._folder(path, 0), hook=hook)
+            if not hook:
+                return _Call(daemon=daemon)
+            ended: cf.Future[Outcome] = cf.Future()
+            daemon.ended.add_done_callback(
+                lambda f: ended.set_result(Outcome(f.result()[0], message=f.result()[1])))
+            return _Call(future=ended)
         done = self.journal.finished(path)
         if done is not None:
             self.stats["reused"] += 1
@@ -280,8 +300,12 @@ class Engine:
 
     def _container(self, template: dict[str, Any], params: dict[str, str],
                    artifacts: dict[str, dict[str, Any]], path: str) -> Outcome:
-        strategy = template.get("retryStrategy")
-        deadline = template.get("activeDeadlineSeconds")
+        # the retry limit and the deadline may be template variables: Argo reads both from
+        # the template after substituting its inputs (operator.go executeTemplate,
+        # workflowpod.go createWorkflowPod)
+        settled = self._resolve(template, params, 0)
+        strategy = settled.get("retryStrategy")
+        deadline = settled.get("activeDeadlineSeconds")
         timeout = float(deadline) if deadline is not None else None
         attempt_no = 0
         self.on_event(Event(path, "started"))
@@ -343,18 +367,24 @@ class Engine:
         entry = self.templates[self.spec["entrypoint"]]
         root = _DagRun(self, entry, {}, arguments, entry["name"], self.job_id)
         started = time.monotonic()
-        self.live.start()
+        self.live.start(entry["name"])
         status = "Failed"  # unless it gets that far
-        running = self._hook("running", {})
+        # hooks whose expression holds while the workflow runs (support.py allows no other)
+        beside = [self._hook(name, {}) for name in sorted(self.spec.get("hooks") or {})
+                  if name != "exit"]
         try:
             outcome = self._drive(root, started, timeout)
             status = "Succeeded" if outcome.phase == "Succeeded" else "Failed"
-            self.daemons.stop_all()  # the exit handler runs once every daemon is gone
+            self.live.root(outcome.phase)  # what a hook waits for to end itself
+            # the exit handler runs once every triggered hook is fulfilled (operator.go
+            # operate: "Check all hooks are completes") and every daemon is gone
+            self.daemons.wait_hooks()
+            self.daemons.stop_all()
             self.daemons.wait()
             self.stop.clear()  # the exit handler runs even after a deadline
             final = self._hook("exit", {"workflow.status": status,
                                         "workflow.failures": self._failures()})
-            for call in (running, final):
+            for call in (*beside, final):
                 if call is not None and call.future is not None:
                     call.future.result()
             return outcome

@@ -5,9 +5,11 @@ here the runner writes the same shape to ``<job folder>/workflow-live.json`` and
 the daemon its absolute path in ``H2A_WORKFLOW_FILE``: the one runner-specific
 adaptation, so the daemon's code reads one shape on both. Only the fields daemons read
 are kept: metadata (name, namespace, labels, annotations), the emitted spec, and a status
-with one node per container instance (``Pod``: the latest attempt of a retried one) and
-one per task skipped by ``when``, by an empty loop, or omitted because a dependency
-failed (``Skipped``). DAG, TaskGroup and Retry nodes are left out.
+with one node per container instance (``Pod``: the latest attempt of a retried one), one
+per task skipped by ``when``, by an empty loop, or omitted because a dependency failed
+(``Skipped``), and the root DAG node (its id is the Workflow's name, as Argo's
+Workflow.NodeID gives it; the progress reporter ends once it is final). Other DAG,
+TaskGroup and Retry nodes are left out.
 
 The file is replaced atomically (a reader never sees half of it), by a writer thread at
 most every ``INTERVAL`` seconds (rendering every node on every change would be
@@ -42,6 +44,7 @@ class LiveState:
     def __init__(self, path: Path | None, workflow: dict[str, Any], job_id: str,
                  interval: float = INTERVAL):
         self.path = path
+        self.name = job_id
         self.interval = interval
         meta = workflow.get("metadata") or {}
         head = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
@@ -83,6 +86,13 @@ class LiveState:
                             "type": "Skipped", "templateName": template, "phase": phase,
                             "startedAt": stamp, "finishedAt": stamp, "message": message})
 
+    def root(self, phase: str) -> None:
+        """The entry DAG ended: its node's final phase, written now."""
+        if self.path is None:
+            return
+        self.update(self.name, phase)
+        self.flush()
+
     def update(self, node_id: str, phase: str, message: str = "",
                restart: bool = False) -> None:
         """A node's new phase; ``restart``: a new attempt began (its times start again)."""
@@ -109,10 +119,17 @@ class LiveState:
 
     # -- the file
 
-    def start(self) -> None:
-        """Write the first state (it exists before any daemon starts), start the writer."""
+    def start(self, entry: str) -> None:
+        """Write the first state (it exists before any daemon starts), start the writer.
+        ``entry``: the entrypoint template, the root node's."""
         if self.path is None:
             return
+        name = self.name
+        with self._lock:  # written by the flush below: the writer's throttle stays unused
+            self.status["nodes"][name] = {
+                "id": name, "name": name, "displayName": name, "type": "DAG",
+                "templateName": entry, "phase": "Running", "startedAt": now(),
+                "finishedAt": None}
         self.flush()
         self._thread = threading.Thread(target=self._loop, name="h2a-livestate", daemon=True)
         self._thread.start()

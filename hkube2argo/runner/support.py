@@ -30,8 +30,14 @@ def check(workflow: dict[str, Any]) -> None:
     spec = workflow["spec"]
     _unknown("spec", spec, SPEC)
     for name, hook in (spec.get("hooks") or {}).items():
-        if name not in HOOKS or hook.get("expression") != HOOKS[name]:
+        if hook.get("expression") != HOOKS.get(name, HOOKS["running"]):
             raise Unsupported(f"lifecycle hook {name!r} ({hook.get('expression')!r})")
+        template = next((t for t in spec["templates"] if t["name"] == hook.get("template")), {})
+        if name != "exit" and "container" in template:  # runs beside the pool, as a daemon
+            try:
+                daemon_command(template["container"])
+            except Unsupported as exc:
+                raise Unsupported(f"lifecycle hook {name!r}: {exc}") from None
     for template in spec["templates"]:
         where = f"template {template['name']}"
         _unknown(where, template, TEMPLATE if "container" in template

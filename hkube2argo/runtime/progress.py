@@ -2,10 +2,24 @@
 
 HKube's driver posts the job status object at ``debug`` level on every task state change,
 at most once a second (hkube-reference section 6). On Argo no single process sees every
-task, so the compiled workflow runs this reporter as a daemon container beside the DAG:
-once a second it reads its own Workflow object, counts the tasks as ``exec status``
-does (``jobstatus.py``) and posts when the counts changed. Argo stops it when the DAG
-ends; the exit handler then posts the final status as before.
+task, so the compiled workflow runs this reporter beside the DAG: once a second it reads
+its own Workflow object, counts the tasks as ``exec status`` does (``jobstatus.py``) and
+posts when the counts changed.
+
+It runs as a workflow lifecycle hook (``hooks.progress``, started once the workflow is
+Running), not as a daemon task: Argo v3.7+ re-judges a daemon's pod once it ends, and a
+daemon pod that ends, whatever its exit code, is marked Failed (operator.go
+assessNodeStatus: "Daemoned pod succeeded. Marking it as failed"; a failed pod goes
+through inferFailedReason), and Argo does not wait for daemons before the exit handler.
+A workflow-level hook is an ordinary pod, and the exit handler runs only once every
+triggered hook has ended (operator.go operate, after executeWfLifeCycleHook: "Check all
+hooks are completes"). So the reporter ends by itself once the DAG has ended (the
+Workflow's root node, named like the Workflow, is final), posts the last counts and
+exits 0: its node is Succeeded and its last event comes before the result webhook.
+SIGTERM (the workflow stopped or past its deadline: exec_control.go
+applyExecutionControl) ends it the same way. If the Workflow cannot be read for
+``GIVE_UP`` seconds in a row, it ends too, so a missing permission cannot hold the
+exit handler back for long.
 
 Where the Workflow comes from: inside a pod, the Kubernetes API with the pod's service
 account token (the chart grants ``get`` on workflows); under the local runner, the file
@@ -30,6 +44,8 @@ from .values import decode_raw
 
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 INTERVAL = 1.0  # HKube throttles progress events to one a second
+GIVE_UP = 120.0  # seconds without a readable Workflow before the reporter ends itself
+FINAL = {"Succeeded", "Failed", "Error", "Skipped", "Omitted"}
 
 
 def workflow_url(env: dict[str, str]) -> str:
@@ -79,32 +95,58 @@ def event(config: dict[str, Any], workflow: dict[str, Any], job: str) -> dict[st
                                    timestamp=int(time.time() * 1000), **counts)
 
 
+def dag_ended(workflow: dict[str, Any]) -> bool:
+    """The DAG is over: the root node (its id is the Workflow's name, types.go
+    Workflow.NodeID) or the Workflow itself has a final phase."""
+    status = workflow.get("status") or {}
+    if status.get("phase") in FINAL:
+        return True
+    name = (workflow.get("metadata") or {}).get("name")
+    root = jobstatus.all_nodes(workflow).get(name) if name else None
+    return isinstance(root, dict) and root.get("phase") in FINAL
+
+
 def report(config: dict[str, Any], fetch: Callable[[], dict[str, Any]],
            post: Callable[[str, dict[str, Any]], Any], stop: threading.Event,
-           job: str, interval: float = INTERVAL) -> int:
-    """Poll, and post whenever the task counts changed; until ``stop`` is set. A Workflow
-    that cannot be read is reported once per kind of problem and never ends the loop."""
+           job: str, interval: float = INTERVAL, give_up: float = GIVE_UP,
+           clock: Callable[[], float] = time.monotonic) -> int:
+    """Poll, and post whenever the task counts changed, until the DAG has ended (or
+    ``stop`` is set, or the Workflow could not be read for ``give_up`` seconds); then
+    post the final counts if they changed. A Workflow that cannot be read is reported
+    once per kind of problem."""
     last: list[Any] = [None]
     problems: set[str] = set()
+    unread_since: list[float | None] = [None]
 
-    def poll() -> None:
+    def poll() -> bool:
+        """Post if changed; True once the DAG has ended."""
         try:
-            body = event(config, fetch(), job)
+            workflow = fetch()
+            body = event(config, workflow, job)
         except Exception as exc:  # whatever it is (an odd Workflow too), keep reporting
             problem = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             if problem not in problems:
                 problems.add(problem)
                 print(f"hkube2argo: progress: cannot read the workflow: {problem}",
                       file=sys.stderr)
-            return
+            if unread_since[0] is None:
+                unread_since[0] = clock()
+            elif clock() - unread_since[0] >= give_up:
+                print(f"hkube2argo: progress: no readable workflow for {give_up:g} s; "
+                      "no more progress events", file=sys.stderr)
+                return True
+            return False
+        unread_since[0] = None
         if body["data"] != last[0]:
             last[0] = body["data"]
             post(config["progress"], body)
+        return dag_ended(workflow)
 
     while not stop.is_set():
-        poll()
+        if poll():
+            return 0
         stop.wait(interval)
-    poll()  # stopped as the DAG ended: the last task changes, before the exit handler's event
+    poll()  # told to stop (the run stopped or expired): the last changes, then exit
     return 0
 
 

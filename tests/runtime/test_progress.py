@@ -89,6 +89,65 @@ def test_one_last_poll_after_the_stop() -> None:
     assert [b["data"]["progress"] for b in posted] == [50.0]
 
 
+def with_root(wf: dict[str, Any], phase: str, name: str = "job-1") -> dict[str, Any]:
+    """``wf`` as Argo has it: named, with its root DAG node (id = the Workflow's name)."""
+    out = json.loads(json.dumps(wf))
+    out["metadata"] = {"name": name}
+    out["status"]["nodes"][name] = {"id": name, "type": "DAG", "phase": phase,
+                                    "displayName": name, "templateName": "pipeline"}
+    return out
+
+
+def test_ends_by_itself_once_the_dag_has_ended() -> None:
+    """A lifecycle hook, not a daemon: nobody stops it; it ends when the root node is
+    final, after posting the last counts (the exit handler waits for it)."""
+    done = json.loads(json.dumps(RUNNING))
+    done["status"]["nodes"]["n3"]["phase"] = "Succeeded"
+    reads = [with_root(RUNNING, "Running"), with_root(done, "Running"),
+             with_root(done, "Succeeded")]
+    posted: list[dict[str, Any]] = []
+    stop = threading.Event()  # set only if it polls on after the DAG has ended
+    last = reads[-1]
+
+    def fetch() -> dict[str, Any]:
+        if not reads:
+            stop.set()
+            return last
+        return reads.pop(0)
+
+    assert progress.report(CONFIG, fetch, lambda url, body: posted.append(body), stop, "j",
+                           interval=0) == 0
+    assert not reads and not stop.is_set(), "polled after the DAG had ended"
+    assert [b["data"]["states"] for b in posted] == [{"succeed": 2, "active": 1},
+                                                     {"succeed": 3}]
+
+
+@pytest.mark.parametrize("phase", ["Failed", "Error"])
+def test_a_failed_workflow_ends_it_too(phase: str) -> None:
+    wf = with_root(RUNNING, "Running")
+    wf["status"]["phase"] = phase
+    assert progress.dag_ended(wf)
+    assert progress.dag_ended(with_root(RUNNING, phase))
+    assert not progress.dag_ended(with_root(RUNNING, "Running"))
+    assert not progress.dag_ended(RUNNING)  # no root node yet: still running
+
+
+def test_gives_up_when_the_workflow_stays_unreadable(capsys) -> None:
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 10.0
+        return now[0]
+
+    def fetch() -> dict[str, Any]:
+        raise PermissionError("forbidden")
+
+    assert progress.report(CONFIG, fetch, lambda url, body: None, threading.Event(), "j",
+                           interval=0, give_up=60.0, clock=clock) == 0
+    err = capsys.readouterr().err
+    assert "no readable workflow for 60 s" in err
+
+
 def test_reads_its_workflow_from_the_kubernetes_api_with_the_pod_token(tmp_path: Path) -> None:
     seen: list[tuple[str, str | None]] = []
 
