@@ -118,8 +118,8 @@ def test_ends_by_itself_once_the_dag_has_ended() -> None:
     assert progress.report(CONFIG, fetch, lambda url, body: posted.append(body), stop, "j",
                            interval=0) == 0
     assert not reads and not stop.is_set(), "polled after the DAG had ended"
-    assert [b["data"]["states"] for b in posted] == [{"succeed": 2, "active": 1},
-                                                     {"succeed": 3}]
+    assert [b["data"]["states"] for b in posted] == [
+        {"succeed": 2, "active": 1, "pending": 1}, {"succeed": 3, "pending": 1}]
 
 
 @pytest.mark.parametrize("phase", ["Failed", "Error"])
