@@ -44,6 +44,12 @@ class ClusterConfig:
     limit_factor: float = 2.0  # limits = factor x requests, as HKube (0: no limits)
     priority_class_prefix: str = "hkube2argo-priority-"  # + 1..5; "" to not set one
     timezone: str = "UTC"  # IANA name the CronWorkflows' schedules are read in (not a chart value)
+    # Argo's podGC strategy (emit/workflow.py cleanup): delete each pod once it succeeded;
+    # failed pods stay for their logs. "Never": keep every pod (logs read from pods).
+    pod_gc: str = "OnPodSuccess"
+    # ttlStrategy.secondsAfterCompletion: Argo deletes a finished run this long after it
+    # ended (exec status/result read the Workflow until then); 0: never.
+    workflow_ttl: int = 7 * 24 * 3600
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> ClusterConfig:

@@ -289,6 +289,7 @@ class Runner:
             self.on_job(job_id, folder)
         started = time.time()
         outcome = engine.run(arguments, float(deadline) if deadline else None)
+        engine.collect_pods(outcome.phase == "Succeeded")
         took = round(time.time() - started, 3)
         result = self._result(outcome, engine, job, store, job_id, started, took)
         result.folder = folder
