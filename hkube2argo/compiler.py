@@ -15,7 +15,7 @@ from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .emit import Manifests, compile_plan
 from .emit.dag import DagTooLarge
-from .emit.events import parents, submitted_workflows
+from .emit.events import submitted_workflows
 from .emit.templates import EmitError
 from .jobgraph import CompileError
 from .loading import Descriptor
@@ -156,11 +156,6 @@ def compile_descriptor(desc: Descriptor, catalog: Catalog | None,
         except ValidationFailed:
             raise failed from None
         missing = failed.errors
-    if parents(plan) and not config.namespace:
-        raise ValidationFailed([Diagnostic(
-            "the EventSource that watches the parent pipelines' runs must name its "
-            "namespace: compile with --namespace", ("triggers", "pipelines"),
-            plan.source)])
     manifests = compile_manifests(plan, config)
     return Output(manifests.workflow_template["metadata"]["name"], manifests, tuple(warnings),
                   tuple(missing))

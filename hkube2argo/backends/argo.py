@@ -384,6 +384,11 @@ class ArgoBackend:
                          "annotations": annotations},
             "spec": {"workflowTemplateRef": {"name": template_name}},
         }
+        priority = (template.get("spec") or {}).get("priority")
+        if isinstance(priority, int):
+            # Argo's queues read priority from the Workflow object, not from the template
+            # it references (emit/workflow.py workflow_priority)
+            workflow["spec"]["priority"] = priority
         if flow_input is not None:
             artifact = flow_input_argument(flow_input).model_dump(
                 mode="json", by_alias=True, exclude_none=True)
@@ -524,7 +529,8 @@ class ArgoBackend:
             self._delete("CronWorkflow", cron_name(name))
         if "Sensor" not in kinds:
             self._delete("Sensor", sensor_name(name))
-            self._delete("EventSource", event_source_name(name))
+        # releases before the shared EventSource emitted one per triggered pipeline
+        self._delete("EventSource", event_source_name(name))
         stored = {**Pipeline.model_validate(descriptor).wire(), "modified": _now_ms()}
         self.objects.put_json(self._pipeline_key(plan.name), stored)
         return stored

@@ -126,6 +126,19 @@ def test_contract_exec_stored_replaces_flow_input(fake: FakeArgo, backend: ArgoB
     assert second.job_id != first.job_id
 
 
+def test_contract_exec_stored_carries_the_priority(fake: FakeArgo, backend: ArgoBackend,
+                                                  numbers: dict[str, Any]) -> None:
+    """Argo's queues read spec.priority from the submitted Workflow (controller.go
+    getWfPriority; sync_manager.go prepAcquire reads wf.Spec.Priority), not from the
+    WorkflowTemplate it references."""
+    numbers["priority"] = 1  # HKube's most urgent: Argo's highest
+    backend.store_pipeline(numbers, "numbers.yaml")
+    job = backend.exec_stored("numbers", None).job_id
+    workflow = fake.objects["workflows"][job]
+    assert workflow["spec"]["priority"] == 5
+    assert fake.objects["workflow-templates"]["numbers"]["spec"]["priority"] == 5
+
+
 def test_contract_exec_stored_unknown_pipeline(fake: FakeArgo, backend: ArgoBackend) -> None:
     with pytest.raises(NotFound) as caught:
         backend.exec_stored("nope", None)
@@ -361,18 +374,18 @@ def test_contract_store_pipeline_is_idempotent(fake: FakeArgo, backend: ArgoBack
     assert stored["name"] == "summary" and stored["options"]["batchTolerance"] == 80
     created = {(r.method, r.path) for r in fake.requests if r.method in ("POST", "PUT")}
     assert created == {("POST", f"/api/v1/{c}/{NAMESPACE}") for c in
-                       ("workflow-templates", "cron-workflows", "event-sources", "sensors")}
+                       ("workflow-templates", "cron-workflows", "sensors")}
     versions = {c: {n: o["metadata"]["resourceVersion"] for n, o in objs.items()}
                 for c, objs in fake.objects.items()}
     assert set(fake.objects["workflow-templates"]) == {"summary"}
     assert set(fake.objects["cron-workflows"]) == {"summary"}
-    assert set(fake.objects["event-sources"]) == {"summary-parents"}
+    assert not fake.objects["event-sources"]  # the Sensor listens to the chart's one
     assert set(fake.objects["sensors"]) == {"summary-trigger"}
 
     fake.requests.clear()
     backend.store_pipeline(summary, "summary.yaml")  # again: 409, GET, PUT with the version
     puts = [r for r in fake.requests if r.method == "PUT"]
-    assert len(puts) == 4 and fake.count("POST") == 4
+    assert len(puts) == 3 and fake.count("POST") == 3
     for request in puts:
         key = next(k for k in request.body if k not in ("namespace", "name"))
         collection = request.path.split("/")[3]
@@ -395,6 +408,20 @@ def test_contract_store_removes_triggers_that_went_away(fake: FakeArgo, backend:
     assert set(fake.objects["workflow-templates"]) == {"summary"}
     assert not fake.objects["cron-workflows"] and not fake.objects["sensors"]
     assert not fake.objects["event-sources"]
+
+
+def test_contract_store_removes_the_old_per_pipeline_event_source(
+        fake: FakeArgo, backend: ArgoBackend, summary: dict[str, Any]) -> None:
+    """Releases before the shared EventSource emitted <pipeline>-parents: storing again
+    leaves only the Sensor, which listens to the chart's EventSource."""
+    fake.objects["event-sources"]["summary-parents"] = {
+        "metadata": {"name": "summary-parents", "namespace": NAMESPACE,
+                     "resourceVersion": "1"}}
+    backend.store_pipeline(summary, "summary.yaml")
+    assert not fake.objects["event-sources"]
+    [sensor] = fake.objects["sensors"].values()
+    assert {d["eventSourceName"] for d in sensor["spec"]["dependencies"]} == \
+        {"hkube2argo-workflows"}
 
 
 def test_contract_delete_pipeline(fake: FakeArgo, backend: ArgoBackend,
