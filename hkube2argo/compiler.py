@@ -118,10 +118,13 @@ class Output:
             out[f"{self.name}.cronworkflow.yaml"] = serialize.dump(self.manifests.cron_workflow)
         if self.manifests.trigger_objects:
             out[f"{self.name}.triggers.yaml"] = serialize.dump_all(self.manifests.trigger_objects)
+        if self.manifests.semaphore:
+            out[f"{self.name}.semaphore.yaml"] = serialize.dump(self.manifests.semaphore)
         return out
 
     def text(self) -> str:
-        return serialize.dump_all(self.documents())
+        semaphore = [self.manifests.semaphore] if self.manifests.semaphore else []
+        return serialize.dump_all([*self.documents(), *semaphore])
 
     def note(self) -> str | None:
         """What a person is told when the raw run was left out."""

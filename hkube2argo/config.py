@@ -26,6 +26,8 @@ class ClusterConfig:
     event_source_service_account: str = "hkube2argo-events"
     build_service_account: str = "hkube2argo-builder"
     semaphore_configmap: str = "hkube2argo-semaphores"
+    # runs the Workflow that sets a pipeline's key in it (backends/argo.py ensure_semaphore)
+    semaphore_service_account: str = "hkube2argo-semaphores"
     event_bus: str = "default"
     # The shared EventSource (installed by the chart) that watches pipeline runs; Sensors
     # of triggered pipelines subscribe to its event.
@@ -73,6 +75,7 @@ CHART_VALUES: dict[str, str] = {
     "event_source_service_account": "serviceAccounts.eventSource.name",
     "build_service_account": "serviceAccounts.build.name",
     "semaphore_configmap": "concurrency.configMap",
+    "semaphore_service_account": "serviceAccounts.semaphores.name",
     "event_bus": "events.eventBus",
     "event_source": "events.eventSource.name",
     "event_source_event": "events.eventSource.eventName",

@@ -633,7 +633,17 @@ def test_compile_writes_trigger_files(in_repo_root: Path) -> None:
     algorithms = [str(ALGORITHMS)]
     source = compile_file(TRIGGERS / "source.yaml", algorithms, CONFIG)
     assert set(source.files()) == {"source.workflowtemplate.yaml", "source.workflow.yaml",
-                                   "source.cronworkflow.yaml"}
+                                   "source.cronworkflow.yaml", "source.semaphore.yaml"}
+    # concurrentPipelines: the key Argo needs before any run (emit/semaphore.py), alone
+    semaphore = yaml.safe_load(source.files()["source.semaphore.yaml"])
+    assert (semaphore["kind"], semaphore["metadata"]["name"]) == \
+        ("ConfigMap", "hkube2argo-semaphores")
+    assert semaphore["data"] == {"source": "1"}
+    assert "--server-side --field-manager=hkube2argo-source" in \
+        semaphore["metadata"]["annotations"]["hkube2argo.io/apply-with"]
+    ref = source.manifests.workflow["spec"]["synchronization"]["semaphores"][0]
+    assert ref["configMapKeyRef"] == {"name": "hkube2argo-semaphores", "key": "source"}
+    assert [d["kind"] for d in yaml.safe_load_all(source.text())][-1] == "ConfigMap"
     summary = compile_file(TRIGGERS / "summary.yaml", algorithms, CONFIG)
     files = summary.files()
     assert set(files) == {"summary.workflowtemplate.yaml", "summary.workflow.yaml",

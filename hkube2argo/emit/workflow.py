@@ -31,6 +31,9 @@ class Manifests:
     graph: jobgraph.JobGraph
     cron_workflow: dict[str, Any] | None = None  # triggers.cron (emit/cron.py)
     trigger_objects: tuple[dict[str, Any], ...] = ()  # triggers.pipelines (emit/events.py)
+    # concurrentPipelines: the semaphore ConfigMap with this pipeline's key (emit/semaphore.py);
+    # a Kubernetes object, not an Argo one, so not among documents() (which lint checks)
+    semaphore: dict[str, Any] | None = None
 
     def documents(self) -> list[dict[str, Any]]:
         cron = [self.cron_workflow] if self.cron_workflow else []
@@ -187,5 +190,8 @@ def compile_plan(plan: Plan, config: ClusterConfig, code_keys: dict[str, str]) -
     from .events import trigger_objects
 
     triggers = trigger_objects(plan, name, config)
+    from .semaphore import configmap_entry
+
     return Manifests(workflow_template, workflow, graph,
-                     cron_workflow(plan, name, config, config.timezone), tuple(triggers))
+                     cron_workflow(plan, name, config, config.timezone), tuple(triggers),
+                     configmap_entry(plan, config, f"{name}.semaphore.yaml"))

@@ -12,6 +12,7 @@ server on 127.0.0.1, used through the real ``minio`` client.
 
 from __future__ import annotations
 
+import copy
 import json
 import ssl
 from collections.abc import Callable
@@ -137,6 +138,72 @@ def test_contract_exec_stored_carries_the_priority(fake: FakeArgo, backend: Argo
     workflow = fake.objects["workflows"][job]
     assert workflow["spec"]["priority"] == 5
     assert fake.objects["workflow-templates"]["numbers"]["spec"]["priority"] == 5
+
+
+# --- concurrentPipelines: the semaphore key ----------------------------------------------------
+
+SEMAPHORE_FAILURE = ("Failed to acquire the synchronization lock. failed to initialize "
+                     "semaphore pipelines/ConfigMap/hkube2argo-semaphores/numbers with limit")
+
+
+def test_contract_fake_fails_a_run_without_its_semaphore_key(fake: FakeArgo,
+                                                            backend: ArgoBackend,
+                                                            numbers: dict[str, Any]) -> None:
+    """What happened before store/exec raw set the key: Argo fails the run at once."""
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    manifests = backend._compile(backend._plan(numbers, "numbers.yaml", backend._catalog()[0]),
+                                 backend._catalog()[1])
+    job = backend._submit(copy.deepcopy(manifests.workflow), {}).job_id
+    status = backend.status(job)
+    assert status["status"] == "failed" and status["error"] == SEMAPHORE_FAILURE
+
+
+def test_contract_exec_raw_sets_the_semaphore_key_first(fake: FakeArgo, backend: ArgoBackend,
+                                                       numbers: dict[str, Any], s3_port: int,
+                                                       bucket: str) -> None:
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    job = backend.exec_raw(numbers, "numbers.yaml").job_id
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "2"}
+    assert backend.status(job)["status"] == "pending"  # admitted, not failed
+    [patch] = [w for w in fake.objects["workflows"].values()
+               if w["metadata"].get("labels", {}).get("hkube2argo.io/semaphore")]
+    assert patch["spec"]["serviceAccountName"] == "hkube2argo-semaphores"
+    [template] = patch["spec"]["templates"]
+    assert template["resource"]["action"] == "patch"
+    assert template["resource"]["mergeStrategy"] == "merge"
+    posts = [r.path for r in fake.requests if r.method == "POST"]
+    assert posts.index(f"/api/v1/workflows/{NAMESPACE}") < len(posts) - 1  # patch first
+    assert "hkube2argo/store/semaphores/numbers.json" in keys(s3_port, bucket)
+    # the same limit again: recorded, no second patch Workflow
+    before = len(fake.objects["workflows"])
+    backend.exec_raw(numbers, "numbers.yaml")
+    assert len(fake.objects["workflows"]) == before + 1
+
+
+def test_contract_store_sets_the_semaphore_key_and_stored_runs_are_admitted(
+        fake: FakeArgo, backend: ArgoBackend, numbers: dict[str, Any]) -> None:
+    numbers["options"] = {"concurrentPipelines": {"amount": 3, "rejectOnFailure": False}}
+    backend.store_pipeline(numbers, "numbers.yaml")
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "3"}
+    job = backend.exec_stored("numbers", None).job_id
+    assert backend.status(job)["status"] == "pending"
+    numbers["options"]["concurrentPipelines"]["amount"] = 1  # a new limit replaces it
+    backend.store_pipeline(numbers, "numbers.yaml")
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "1"}
+
+
+def test_contract_semaphore_patch_failure_is_one_clear_line(fake: FakeArgo,
+                                                           backend: ArgoBackend,
+                                                           numbers: dict[str, Any]) -> None:
+    del fake.configmaps["hkube2argo-semaphores"]  # the chart did not create it
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    with pytest.raises(BackendError) as caught:
+        backend.store_pipeline(numbers, "numbers.yaml")
+    message = one_line(caught.value)
+    assert "could not set concurrentPipelines key 'numbers' in ConfigMap " \
+        "hkube2argo-semaphores" in message and 'configmaps "hkube2argo-semaphores" not ' \
+        "found" in message
+    assert not fake.objects["workflow-templates"]  # nothing stored
 
 
 def test_contract_exec_stored_unknown_pipeline(fake: FakeArgo, backend: ArgoBackend) -> None:
