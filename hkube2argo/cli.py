@@ -12,6 +12,7 @@ from . import __version__, lint, schemas
 from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
+from .emit.workflow import POD_GC
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
 from .loading import load_file, load_flow_input
 from .plan import Plan
@@ -107,9 +108,7 @@ def _timezone(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def cluster_options(func):  # type: ignore[no-untyped-def]
     """What differs between clusters; defaults are the Helm chart's (hkube2argo.config)."""
     options = [
-        click.option("--namespace", help="metadata.namespace of the manifests (needed with "
-                                         "triggers.pipelines: the namespace their "
-                                         "EventSource watches)."),
+        click.option("--namespace", help="metadata.namespace of the manifests."),
         click.option("--service-account", "workflow_service_account",
                      help=f"Pods' service account [{DEFAULT.workflow_service_account}]."),
         click.option("--artifact-repository", "artifact_repository",
@@ -129,6 +128,13 @@ def cluster_options(func):  # type: ignore[no-untyped-def]
         click.option("--timezone", callback=_timezone,
                      help="IANA time zone of triggers.cron schedules (CronWorkflow "
                           f"spec.timezone) [{DEFAULT.timezone}]."),
+        click.option("--pod-gc", type=click.Choice(list(POD_GC)),
+                     help="When Argo deletes a run's pods (podGC.strategy); Never keeps "
+                          f"them, with their logs [{DEFAULT.pod_gc}]."),
+        click.option("--workflow-ttl", type=click.IntRange(min=0), metavar="SECONDS",
+                     help="Delete a finished run this long after it ended "
+                          "(ttlStrategy.secondsAfterCompletion); 0 keeps it "
+                          f"[{DEFAULT.workflow_ttl}, 7 days]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -156,7 +162,8 @@ def cluster_config(artifact_repository: str | None = None, **values: object) -> 
 def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
                     **options: object) -> None:
     """Compile PIPELINE into an Argo WorkflowTemplate and Workflow; triggers.cron adds a
-    CronWorkflow, triggers.pipelines an Argo Events EventSource and Sensor (--namespace)."""
+    CronWorkflow, triggers.pipelines an Argo Events Sensor (on the chart's shared
+    EventSource)."""
     config = cluster_config(**options)  # type: ignore[arg-type]
     try:
         output = compile_file(pipeline, list(algorithm_paths), config)

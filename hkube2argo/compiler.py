@@ -15,7 +15,7 @@ from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .emit import Manifests, compile_plan
 from .emit.dag import DagTooLarge
-from .emit.events import parents, submitted_workflows
+from .emit.events import submitted_workflows
 from .emit.templates import EmitError
 from .jobgraph import CompileError
 from .loading import Descriptor
@@ -118,10 +118,13 @@ class Output:
             out[f"{self.name}.cronworkflow.yaml"] = serialize.dump(self.manifests.cron_workflow)
         if self.manifests.trigger_objects:
             out[f"{self.name}.triggers.yaml"] = serialize.dump_all(self.manifests.trigger_objects)
+        if self.manifests.semaphore:
+            out[f"{self.name}.semaphore.yaml"] = serialize.dump(self.manifests.semaphore)
         return out
 
     def text(self) -> str:
-        return serialize.dump_all(self.documents())
+        semaphore = [self.manifests.semaphore] if self.manifests.semaphore else []
+        return serialize.dump_all([*self.documents(), *semaphore])
 
     def note(self) -> str | None:
         """What a person is told when the raw run was left out."""
@@ -156,11 +159,6 @@ def compile_descriptor(desc: Descriptor, catalog: Catalog | None,
         except ValidationFailed:
             raise failed from None
         missing = failed.errors
-    if parents(plan) and not config.namespace:
-        raise ValidationFailed([Diagnostic(
-            "the EventSource that watches the parent pipelines' runs must name its "
-            "namespace: compile with --namespace", ("triggers", "pipelines"),
-            plan.source)])
     manifests = compile_manifests(plan, config)
     return Output(manifests.workflow_template["metadata"]["name"], manifests, tuple(warnings),
                   tuple(missing))

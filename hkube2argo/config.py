@@ -26,6 +26,8 @@ class ClusterConfig:
     event_source_service_account: str = "hkube2argo-events"
     build_service_account: str = "hkube2argo-builder"
     semaphore_configmap: str = "hkube2argo-semaphores"
+    # runs the Workflow that sets a pipeline's key in it (backends/argo.py ensure_semaphore)
+    semaphore_service_account: str = "hkube2argo-semaphores"
     event_bus: str = "default"
     # The shared EventSource (installed by the chart) that watches pipeline runs; Sensors
     # of triggered pipelines subscribe to its event.
@@ -44,6 +46,12 @@ class ClusterConfig:
     limit_factor: float = 2.0  # limits = factor x requests, as HKube (0: no limits)
     priority_class_prefix: str = "hkube2argo-priority-"  # + 1..5; "" to not set one
     timezone: str = "UTC"  # IANA name the CronWorkflows' schedules are read in (not a chart value)
+    # Argo's podGC strategy (emit/workflow.py cleanup): delete each pod once it succeeded;
+    # failed pods stay for their logs. "Never": keep every pod (logs read from pods).
+    pod_gc: str = "OnPodSuccess"
+    # ttlStrategy.secondsAfterCompletion: Argo deletes a finished run this long after it
+    # ended (exec status/result read the Workflow until then); 0: never.
+    workflow_ttl: int = 7 * 24 * 3600
     extra: dict[str, Any] = field(default_factory=dict)
 
     def with_overrides(self, **changes: Any) -> ClusterConfig:
@@ -67,6 +75,7 @@ CHART_VALUES: dict[str, str] = {
     "event_source_service_account": "serviceAccounts.eventSource.name",
     "build_service_account": "serviceAccounts.build.name",
     "semaphore_configmap": "concurrency.configMap",
+    "semaphore_service_account": "serviceAccounts.semaphores.name",
     "event_bus": "events.eventBus",
     "event_source": "events.eventSource.name",
     "event_source_event": "events.eventSource.eventName",

@@ -8,8 +8,10 @@ a real cluster is still needed to see it happen (docs/triggers.md).
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,15 @@ from hkube2argo.cli import main
 from hkube2argo.compiler import compile_file, compile_manifests
 from hkube2argo.config import DEFAULT, PIPELINE_LABEL
 from hkube2argo.cron import CronError, to_argo
-from hkube2argo.diagnostics import ValidationFailed
 from hkube2argo.emit.cron import NAME_MAX, cron_workflow
-from hkube2argo.emit.events import submitted_workflows, trigger_objects
+from hkube2argo.emit.events import (
+    RECENT,
+    REPLAY_WINDOW,
+    child_name,
+    shared_watch,
+    submitted_workflows,
+    trigger_objects,
+)
 from hkube2argo.emit.templates import EmitError
 from hkube2argo.emit.workflow import labels
 from hkube2argo.loading import Descriptor, Source
@@ -179,7 +187,9 @@ def test_cronworkflow_references_the_template() -> None:
     assert doc["kind"] == "CronWorkflow"
     assert spec["schedules"] == ["0 0 1 1 *"]  # seconds dropped, January 0 -> 1
     assert "schedule" not in spec  # removed in Argo v4
-    assert spec["workflowSpec"] == {"workflowTemplateRef": {"name": "p"}}
+    # priority on the run: Argo's queues read it from the Workflow object (controller.go
+    # getWfPriority), not from the template; HKube's default 3 is Argo's 3
+    assert spec["workflowSpec"] == {"workflowTemplateRef": {"name": "p"}, "priority": 3}
     assert doc["metadata"]["annotations"]["hkube2argo.io/cron-pattern"] == "0 0 0 1 0 *"
     assert doc["metadata"]["namespace"] == "pipelines"
 
@@ -272,17 +282,20 @@ def test_long_names_stay_distinct() -> None:
     assert len(names) == 2
 
 
-# --- EventSource + Sensor ----------------------------------------------------------------
+# --- the Sensor on the shared EventSource ------------------------------------------------
 
 
 def triggered(parents: list[str], name: str = "child", **extra: Any) -> Plan:
     return plan_of(pipeline(name, triggers={"pipelines": parents}, **extra))
 
 
-def pair(parents: list[str], config: Any = CONFIG) -> tuple[dict[str, Any], dict[str, Any]]:
-    objects = trigger_objects(triggered(parents), "child", config)
-    assert [o["kind"] for o in objects] == ["EventSource", "Sensor"]
-    return objects[0], objects[1]
+def the_sensor(parents: list[str], config: Any = CONFIG, **extra: Any) -> dict[str, Any]:
+    objects = trigger_objects(triggered(parents, **extra), "child", config)
+    assert [o["kind"] for o in objects] == ["Sensor"]  # the EventSource is the chart's
+    return objects[0]
+
+
+WATCH = shared_watch("pipelines")  # what the chart's EventSource watches (tests/chart)
 
 
 def test_no_parents_no_objects() -> None:
@@ -290,74 +303,48 @@ def test_no_parents_no_objects() -> None:
     assert trigger_objects(plan_of(cron()), "p", CONFIG) == []
 
 
-def test_event_source_watches_the_parents_runs() -> None:
-    source, _ = pair(["source"])
-    spec = source["spec"]
-    assert spec["eventBusName"] == "default"
-    assert spec["template"] == {"serviceAccountName": "hkube2argo-events"}
-    [watch] = spec["resource"].values()
-    assert (watch["group"], watch["version"], watch["resource"]) == \
-        ("argoproj.io", "v1alpha1", "workflows")
-    assert watch["namespace"] == "pipelines"
-    assert watch["eventTypes"] == ["UPDATE"]
-    assert watch["filter"]["labels"] == [
-        {"key": PIPELINE_LABEL, "operation": "in", "value": "source"}]
-    assert watch["filter"]["fields"] == [
-        {"key": "status.phase", "operation": "==", "value": "^Succeeded$"}]
-
-
-def test_sensor_filters_the_transition_and_passes_the_parent() -> None:
-    source, sensor = pair(["source"])
+def test_sensor_depends_on_the_shared_event_source() -> None:
+    sensor = the_sensor(["source"])
     spec = sensor["spec"]
     assert spec["eventBusName"] == "default"
     assert spec["template"] == {"serviceAccountName": "hkube2argo-sensor"}
-    [dep] = spec["dependencies"]
-    assert dep["eventSourceName"] == source["metadata"]["name"]
-    assert dep["eventName"] in source["spec"]["resource"]
-    assert dep["filters"]["data"] == [
-        {"path": "body.status.phase", "type": "string", "value": ["^Succeeded$"]},
-        {"path": "oldBody.status.phase", "type": "string", "comparator": "!=",
-         "value": ["^Succeeded$"]}]
-    [trigger] = spec["triggers"]
-    action = trigger["template"]["argoWorkflow"]
-    assert action["operation"] == "submit"
-    workflow = action["source"]["resource"]
-    assert workflow["kind"] == "Workflow"
-    assert workflow["spec"]["workflowTemplateRef"] == {"name": "child"}
-    assert workflow["spec"]["arguments"]["parameters"] == [{"name": "parent-job",
-                                                            "value": "none"}]
-    assert workflow["metadata"]["labels"][PIPELINE_LABEL] == "child"
-    assert workflow["metadata"]["labels"]["hkube2argo.io/run"] == "trigger"
-    assert action["parameters"] == [{
-        "src": {"dependencyName": dep["name"], "dataKey": "body.metadata.name"},
-        "dest": "spec.arguments.parameters.0.value"}]
+    assert [d["name"] for d in spec["dependencies"]] == ["parent-succeeded", "parent-listed"]
+    for dep in spec["dependencies"]:
+        assert (dep["eventSourceName"], dep["eventName"]) == (CONFIG.event_source,
+                                                              CONFIG.event_source_event)
+    # each dependency fires its own trigger
+    assert [t["template"]["conditions"] for t in spec["triggers"]] == [
+        "parent-succeeded", "parent-listed"]
+    for trigger in spec["triggers"]:
+        action = trigger["template"]["argoWorkflow"]
+        assert action["operation"] == "submit"
+        workflow = action["source"]["resource"]
+        assert workflow["spec"]["workflowTemplateRef"] == {"name": "child"}
+        assert workflow["spec"]["arguments"]["parameters"] == [{"name": "parent-job",
+                                                                "value": "none"}]
+        assert workflow["metadata"]["labels"][PIPELINE_LABEL] == "child"
+        assert workflow["metadata"]["labels"]["hkube2argo.io/run"] == "trigger"
 
 
-def test_several_parents_any_one_triggers() -> None:
-    source, sensor = pair(["zeta", "alpha", "my_pipeline:v2"])
-    [watch] = source["spec"]["resource"].values()
-    [selector] = watch["filter"]["labels"]
-    values = selector["value"].split(",")
-    assert selector["operation"] == "in"
-    # exactly the label each parent's runs carry, in a stable order
-    expected = sorted(labels(plan_of(pipeline(n)))[PIPELINE_LABEL]
-                      for n in ("zeta", "alpha", "my_pipeline:v2"))
-    assert values == expected
-    # one dependency, one trigger with no conditions: any parent's event fires it
-    assert len(sensor["spec"]["dependencies"]) == 1
-    [trigger] = sensor["spec"]["triggers"]
-    assert "conditions" not in trigger["template"]
+def test_triggered_runs_carry_the_priority() -> None:
+    """Argo's queues read spec.priority from the Workflow object itself (controller.go
+    getWfPriority, sync_manager.go prepAcquire), not from the template it references."""
+    for priority, argo in ((1, 5), (3, 3), (5, 1)):
+        sensor = the_sensor(["source"], priority=priority)
+        for workflow in submitted_workflows([sensor]):
+            assert workflow["spec"]["priority"] == argo
 
 
-def test_service_accounts_and_event_bus_come_from_config() -> None:
+def test_service_accounts_event_bus_and_source_come_from_config() -> None:
     config = CONFIG.with_overrides(event_bus="bus", sensor_service_account="sa-sensor",
-                                   event_source_service_account="sa-watch", namespace="ns")
-    source, sensor = pair(["source"], config)
-    assert source["spec"]["eventBusName"] == sensor["spec"]["eventBusName"] == "bus"
-    assert source["spec"]["template"]["serviceAccountName"] == "sa-watch"
+                                   event_source="watcher", event_source_event="runs",
+                                   namespace="ns")
+    sensor = the_sensor(["source"], config)
+    assert sensor["spec"]["eventBusName"] == "bus"
     assert sensor["spec"]["template"]["serviceAccountName"] == "sa-sensor"
-    assert source["metadata"]["namespace"] == sensor["metadata"]["namespace"] == "ns"
-    assert next(iter(source["spec"]["resource"].values()))["namespace"] == "ns"
+    assert sensor["metadata"]["namespace"] == "ns"
+    assert {(d["eventSourceName"], d["eventName"]) for d in sensor["spec"]["dependencies"]} \
+        == {("watcher", "runs")}
 
 
 def test_trigger_objects_are_deterministic() -> None:
@@ -366,38 +353,41 @@ def test_trigger_objects_are_deterministic() -> None:
     assert yaml.safe_dump_all(first) == yaml.safe_dump_all(again)
 
 
-def test_no_namespace_is_refused() -> None:
-    with pytest.raises(EmitError, match="namespace"):
-        trigger_objects(triggered(["source"]), "child", DEFAULT)
+def test_without_a_namespace_the_sensor_takes_the_one_it_is_applied_to() -> None:
+    [sensor] = trigger_objects(triggered(["source"]), "child", DEFAULT)
+    assert "namespace" not in sensor["metadata"]
 
 
 def test_long_pipeline_names_give_valid_object_names() -> None:
     plan = triggered(["source"], name="n" * 63)
-    for obj in trigger_objects(plan, naming.dns_name(plan.name), CONFIG):
+    template = naming.dns_name(plan.name)
+    for obj in trigger_objects(plan, template, CONFIG):
         assert len(obj["metadata"]["name"]) <= 63
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", obj["metadata"]["name"])
-    [workflow] = submitted_workflows(trigger_objects(plan, naming.dns_name(plan.name), CONFIG))
-    assert len(workflow["metadata"]["generateName"]) <= 51
+    name = child_name(template, "p" * 63)
+    assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name)
 
 
 # --- what Argo Events does with them (simulated from its source) --------------------------
 
 
 def _get(data: Any, path: str) -> Any:
-    for key in path.split("."):
+    """gjson: dots separate keys, a backslash escapes a dot inside one; null has no keys."""
+    keys = [k.replace("\x00", ".") for k in path.replace("\\.", "\x00").split(".")]
+    for key in keys:
         if not isinstance(data, dict) or key not in data:
             raise KeyError(path)
         data = data[key]
     return data
 
 
-def _selected(source: dict[str, Any], workflow: dict[str, Any]) -> bool:
-    """resource/start.go: the informer's label selector, then the field filters."""
-    [watch] = source["spec"]["resource"].values()
+def _selected(watch: dict[str, Any], workflow: dict[str, Any]) -> bool:
+    """resource/start.go: the informer's label selector, then filterFields (gjson on the
+    object, a missing path fails, the value an unanchored regular expression)."""
     run_labels = workflow["metadata"].get("labels", {})
     for sel in watch["filter"]["labels"]:
-        assert sel["operation"] == "in"
-        if run_labels.get(sel["key"]) not in sel["value"].split(","):
+        assert sel["operation"] == "exists" and sel["value"] == ""
+        if sel["key"] not in run_labels:
             return False
     for sel in watch["filter"]["fields"]:
         try:
@@ -409,16 +399,31 @@ def _selected(source: dict[str, Any], workflow: dict[str, Any]) -> bool:
     return True
 
 
-def _passes(sensor: dict[str, Any], event: dict[str, Any]) -> bool:
-    """filter.go filterData for string filters: unanchored regex, "!=" negates, a missing
-    path is an error (false)."""
-    [dep] = sensor["spec"]["dependencies"]
+def _template(text: str, value: str, now: datetime) -> str:
+    """The one sprig template the Sensor's filters use (events.RECENT): whether the
+    parent finished less than N seconds before now. toDate gives the zero time for an
+    unparsable date (sprig ignores the error), so such a parent is old."""
+    match = re.fullmatch(re.escape(RECENT).replace("%d", r"(\d+)"), text)
+    assert match, text
+    try:
+        finished = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        finished = datetime(1, 1, 1, tzinfo=UTC)
+    return "recent" if (now - finished).total_seconds() < int(match.group(1)) else "old"
+
+
+def _passes(dep: dict[str, Any], event: dict[str, Any], now: datetime) -> bool:
+    """filter.go filterData for string filters, AND of the list: unanchored regex, any
+    value matching passes, "!=" negates, a missing path (null included) is an error."""
     for f in dep["filters"]["data"]:
         try:
-            value = str(_get(event, f["path"]))
+            value = _get(event, f["path"])
         except KeyError:
             return False
-        matched = [bool(re.search(v, value)) for v in f["value"]]
+        text = "" if value is None else str(value)
+        if "template" in f:
+            text = _template(f["template"], text, now)
+        matched = [bool(re.search(v, text)) for v in f["value"]]
         if f.get("comparator", "=") == "!=":
             matched = [not m for m in matched]
         if not any(matched):
@@ -426,69 +431,64 @@ def _passes(sensor: dict[str, Any], event: dict[str, Any]) -> bool:
     return True
 
 
-def _run(name: str, pipeline_label: str, phase: str | None, extra: str = "") -> dict[str, Any]:
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def _run(name: str, pipeline_label: str, phase: str | None, extra: str = "",
+         finished: datetime | None = None) -> dict[str, Any]:
     wf: dict[str, Any] = {"metadata": {"name": name,
                                        "labels": {PIPELINE_LABEL: pipeline_label}}}
     if extra:
         wf["metadata"]["labels"]["workflows.argoproj.io/workflow-archiving-status"] = extra
     if phase:
         wf["status"] = {"phase": phase}
+        if phase in ("Succeeded", "Failed", "Error"):
+            when = finished or NOW - timedelta(seconds=5)
+            wf["status"]["finishedAt"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
     return wf
 
 
-def _fires(source: dict[str, Any], sensor: dict[str, Any],
-           history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The UPDATE events of a Workflow's successive states that start a run."""
-    fired = []
-    for old, new in itertools.pairwise(history):
-        event = {"type": "UPDATE", "body": new, "oldBody": old}
-        if _selected(source, new) and _passes(sensor, event):
-            fired.append(event)
-    return fired
+def _deliver(sensor: dict[str, Any], event: dict[str, Any],
+             now: datetime = NOW) -> list[dict[str, Any]]:
+    """The EventSource publishes the event if it passes its filters; each dependency that
+    accepts it fires the trigger whose condition names it: the Workflows submitted."""
+    if event["type"] not in WATCH["eventTypes"] or not _selected(WATCH, event["body"]):
+        return []
+    out = []
+    for dep in sensor["spec"]["dependencies"]:
+        if _passes(dep, event, now):
+            [trigger] = [t for t in sensor["spec"]["triggers"]
+                         if t["template"]["conditions"] == dep["name"]]
+            out.append(_apply_parameters(trigger, event))
+    return out
 
 
-def test_a_success_triggers_once() -> None:
-    source, sensor = pair(["source"])
-    history = [_run("source-abc", "source", None), _run("source-abc", "source", "Pending"),
-               _run("source-abc", "source", "Running"), _run("source-abc", "source", "Running"),
-               _run("source-abc", "source", "Succeeded"),
-               # later updates of a finished run (archiving, GC) must not trigger again
-               _run("source-abc", "source", "Succeeded", "Pending"),
-               _run("source-abc", "source", "Succeeded", "Archived")]
-    fired = _fires(source, sensor, history)
-    assert len(fired) == 1
-    assert fired[0]["oldBody"]["status"]["phase"] == "Running"
+def _updates(sensor: dict[str, Any], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The runs submitted for the UPDATE events of a Workflow's successive states."""
+    return [wf for old, new in itertools.pairwise(history)
+            for wf in _deliver(sensor, {"type": "UPDATE", "body": new, "oldBody": old})]
 
 
-@pytest.mark.parametrize("phase", ["Failed", "Error"])
-def test_failed_or_stopped_runs_never_trigger(phase: str) -> None:
-    source, sensor = pair(["source"])
-    history = [_run("source-x", "source", "Running"), _run("source-x", "source", phase),
-               _run("source-x", "source", phase, "Archived")]
-    assert _fires(source, sensor, history) == []
+def _listed(sensor: dict[str, Any], workflow: dict[str, Any],
+            now: datetime = NOW) -> list[dict[str, Any]]:
+    """An ADD event, as the informer replays it after a restart (oldBody null)."""
+    return _deliver(sensor, {"type": "ADD", "body": workflow, "oldBody": None}, now)
 
 
-def test_other_pipelines_runs_are_not_watched() -> None:
-    source, sensor = pair(["source"])
-    history = [_run("other-x", "other", "Running"), _run("other-x", "other", "Succeeded")]
-    assert _fires(source, sensor, history) == []
-
-
-def test_each_parent_triggers() -> None:
-    source, sensor = pair(["a", "b"])
-    for parent in ("a", "b"):
-        history = [_run(f"{parent}-1", parent, "Running"), _run(f"{parent}-1", parent,
-                                                                 "Succeeded")]
-        assert len(_fires(source, sensor, history)) == 1
-
-
-def _apply_parameters(sensor: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """triggers/params.go + sjson: each parameter's dataKey value written at dest."""
-    [trigger] = sensor["spec"]["triggers"]
+def _apply_parameters(trigger: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """triggers/params.go + sjson: each parameter's value written at dest; a dataTemplate
+    runs over the event's data (the Sensor's one: a prefix and sprig's sha256sum | trunc)."""
     action = trigger["template"]["argoWorkflow"]
     workflow = copy.deepcopy(action["source"]["resource"])
     for param in action["parameters"]:
-        value = str(_get(event, param["src"]["dataKey"]))
+        src = param["src"]
+        if "dataTemplate" in src:
+            prefix, _, rest = src["dataTemplate"].partition("{{")
+            assert rest.strip() == ".Input.body.metadata.name | sha256sum | trunc 10 }}", rest
+            digest = hashlib.sha256(str(_get(event, "body.metadata.name")).encode()).hexdigest()
+            value = prefix + digest[:10]
+        else:
+            value = str(_get(event, src["dataKey"]))
         *path, last = param["dest"].split(".")
         target: Any = workflow
         for key in path:
@@ -497,14 +497,84 @@ def _apply_parameters(sensor: dict[str, Any], event: dict[str, Any]) -> dict[str
     return workflow
 
 
-def test_the_submitted_run_names_its_parent() -> None:
-    source, sensor = pair(["source"])
-    [event] = _fires(source, sensor, [_run("source-7xk2p", "source", "Running"),
-                                      _run("source-7xk2p", "source", "Succeeded")])
-    workflow = _apply_parameters(sensor, event)
-    assert workflow["spec"]["arguments"]["parameters"] == [
-        {"name": "parent-job", "value": "source-7xk2p"}]
-    assert lint.lint([workflow]) == []
+def test_a_success_triggers_once() -> None:
+    sensor = the_sensor(["source"])
+    history = [_run("source-abc", "source", None), _run("source-abc", "source", "Pending"),
+               _run("source-abc", "source", "Running"), _run("source-abc", "source", "Running"),
+               _run("source-abc", "source", "Succeeded"),
+               # later updates of a finished run (archiving, GC) must not trigger again
+               _run("source-abc", "source", "Succeeded", "Pending"),
+               _run("source-abc", "source", "Succeeded", "Archived")]
+    [run] = _updates(sensor, history)
+    assert run["spec"]["arguments"]["parameters"] == [{"name": "parent-job",
+                                                       "value": "source-abc"}]
+    assert run["metadata"]["name"] == child_name("child", "source-abc")
+    assert lint.lint([run]) == []
+
+
+@pytest.mark.parametrize("phase", ["Failed", "Error"])
+def test_failed_or_stopped_runs_never_trigger(phase: str) -> None:
+    sensor = the_sensor(["source"])
+    history = [_run("source-x", "source", "Running"), _run("source-x", "source", phase),
+               _run("source-x", "source", phase, "Archived")]
+    assert _updates(sensor, history) == []
+    assert _listed(sensor, history[-1]) == []
+
+
+def test_other_pipelines_runs_do_not_trigger() -> None:
+    sensor = the_sensor(["source"])
+    for label in ("other", "source2", "xsource", "sourc"):
+        history = [_run("r-1", label, "Running"), _run("r-1", label, "Succeeded")]
+        assert _updates(sensor, history) == []
+        assert _listed(sensor, history[-1]) == []
+
+
+def test_each_parent_triggers() -> None:
+    sensor = the_sensor(["a", "b.c", "my_pipeline:v2"])
+    for parent in ("a", "b.c", "my_pipeline:v2"):
+        label = naming.label_value(parent)
+        history = [_run(f"{label}-1", label, "Running"), _run(f"{label}-1", label,
+                                                               "Succeeded")]
+        assert len(_updates(sensor, history)) == 1
+    # the dot of b.c is a dot, not "any character"
+    assert _updates(sensor, [_run("bxc-1", "bxc", "Running"),
+                             _run("bxc-1", "bxc", "Succeeded")]) == []
+
+
+def test_a_parent_seen_again_after_a_restart_gives_the_same_child_name() -> None:
+    """The informer replays existing objects as ADD: a parent that succeeded while the
+    EventSource was down is seen then; one that already triggered gives the same name,
+    which Argo refuses to create twice (AlreadyExists)."""
+    sensor = the_sensor(["source"])
+    done = _run("source-q7", "source", "Succeeded", finished=NOW - timedelta(minutes=20))
+    [replayed] = _listed(sensor, done)
+    [original] = _updates(sensor, [_run("source-q7", "source", "Running"), done])
+    assert replayed["metadata"]["name"] == original["metadata"]["name"] == \
+        child_name("child", "source-q7")
+    assert replayed["spec"]["arguments"] == original["spec"]["arguments"]
+    # another parent run, another child
+    [other] = _listed(sensor, _run("source-q8", "source", "Succeeded"))
+    assert other["metadata"]["name"] != replayed["metadata"]["name"]
+
+
+@pytest.mark.parametrize(("age", "fires"), [(timedelta(seconds=1), True),
+                                            (timedelta(seconds=REPLAY_WINDOW - 60), True),
+                                            (timedelta(seconds=REPLAY_WINDOW + 60), False),
+                                            (timedelta(days=30), False)])
+def test_replayed_parents_trigger_only_within_the_window(age: timedelta, fires: bool) -> None:
+    sensor = the_sensor(["source"])
+    done = _run("source-old", "source", "Succeeded", finished=NOW - age)
+    assert bool(_listed(sensor, done)) is fires
+
+
+def test_an_update_fires_only_the_update_trigger_and_an_add_only_the_add_one() -> None:
+    sensor = the_sensor(["source"])
+    running, done = _run("s-1", "source", "Running"), _run("s-1", "source", "Succeeded")
+    updated, listed = sensor["spec"]["dependencies"]
+    update = {"type": "UPDATE", "body": done, "oldBody": running}
+    add = {"type": "ADD", "body": done, "oldBody": None}
+    assert _passes(updated, update, NOW) and not _passes(listed, update, NOW)
+    assert _passes(listed, add, NOW) and not _passes(updated, add, NOW)
 
 
 # --- strict schemas ----------------------------------------------------------------------
@@ -520,7 +590,7 @@ def _all_objects() -> list[dict[str, Any]]:
 
 def test_every_emitted_object_passes_strict_lint() -> None:
     objects = _all_objects()
-    assert [o["kind"] for o in objects] == ["CronWorkflow", "EventSource", "Sensor"]
+    assert [o["kind"] for o in objects] == ["CronWorkflow", "Sensor"]
     assert lint.lint(objects) == []
     assert lint.lint(submitted_workflows(objects)) == []  # the Workflow inside the Sensor
 
@@ -535,16 +605,16 @@ def _misspell(doc: dict[str, Any], path: list[str | int], wrong: str) -> dict[st
 
 
 @pytest.mark.parametrize(("kind", "path", "wrong", "where"), [
-    ("Sensor", ["spec", "dependencies", 0, "filters", "data", 1, "comparator"], "comparitor",
-     "spec/dependencies/0/filters/data/1"),
+    ("Sensor", ["spec", "dependencies", 0, "filters", "data", 2, "comparator"], "comparitor",
+     "spec/dependencies/0/filters/data/2"),
     ("Sensor", ["spec", "triggers", 0, "template", "argoWorkflow"], "argoWorkfow",
      "spec/triggers/0/template"),
     ("Sensor", ["spec", "dependencies", 0, "eventSourceName"], "eventsourceName",
      "spec/dependencies/0"),
-    ("EventSource", ["spec", "resource", "parent-succeeded", "eventTypes"], "evenTypes",
-     "spec/resource/parent-succeeded"),
-    ("EventSource", ["spec", "template", "serviceAccountName"], "serviceAccount",
-     "spec/template"),
+    ("Sensor", ["spec", "dependencies", 1, "filters", "data", 3, "template"], "templte",
+     "spec/dependencies/1/filters/data/3"),
+    ("Sensor", ["spec", "triggers", 1, "template", "conditions"], "condition",
+     "spec/triggers/1/template"),
     ("CronWorkflow", ["spec", "schedules"], "schedule", "spec"),  # v3 spelling, gone in v4
 ])
 def test_misspelled_fields_are_caught(kind: str, path: list[str | int], wrong: str,
@@ -563,34 +633,34 @@ def test_compile_writes_trigger_files(in_repo_root: Path) -> None:
     algorithms = [str(ALGORITHMS)]
     source = compile_file(TRIGGERS / "source.yaml", algorithms, CONFIG)
     assert set(source.files()) == {"source.workflowtemplate.yaml", "source.workflow.yaml",
-                                   "source.cronworkflow.yaml"}
+                                   "source.cronworkflow.yaml", "source.semaphore.yaml"}
+    # concurrentPipelines: the key Argo needs before any run (emit/semaphore.py), alone
+    semaphore = yaml.safe_load(source.files()["source.semaphore.yaml"])
+    assert (semaphore["kind"], semaphore["metadata"]["name"]) == \
+        ("ConfigMap", "hkube2argo-semaphores")
+    assert semaphore["data"] == {"source": "1"}
+    assert "--server-side --field-manager=hkube2argo-source" in \
+        semaphore["metadata"]["annotations"]["hkube2argo.io/apply-with"]
+    ref = source.manifests.workflow["spec"]["synchronization"]["semaphores"][0]
+    assert ref["configMapKeyRef"] == {"name": "hkube2argo-semaphores", "key": "source"}
+    assert [d["kind"] for d in yaml.safe_load_all(source.text())][-1] == "ConfigMap"
     summary = compile_file(TRIGGERS / "summary.yaml", algorithms, CONFIG)
     files = summary.files()
     assert set(files) == {"summary.workflowtemplate.yaml", "summary.workflow.yaml",
                           "summary.cronworkflow.yaml", "summary.triggers.yaml"}
     assert [d["kind"] for d in yaml.safe_load_all(files["summary.triggers.yaml"])] == \
-        ["EventSource", "Sensor"]
+        ["Sensor"]
     assert [d["kind"] for d in yaml.safe_load_all(summary.text())] == \
-        ["WorkflowTemplate", "Workflow", "CronWorkflow", "EventSource", "Sensor"]
+        ["WorkflowTemplate", "Workflow", "CronWorkflow", "Sensor"]
     plain = compile_file(EXAMPLES / "edges" / "pipeline.yaml", algorithms)
     assert set(plain.files()) == {"edges.workflowtemplate.yaml", "edges.workflow.yaml"}
 
 
-def test_compile_needs_a_namespace_for_pipeline_triggers(in_repo_root: Path) -> None:
-    with pytest.raises(ValidationFailed) as info:
-        compile_file(TRIGGERS / "child.yaml", [str(ALGORITHMS)])
-    [diag] = info.value.diagnostics
-    assert diag.path == "triggers.pipelines" and "--namespace" in diag.message
-
-
-def test_library_compile_without_namespace_leaves_the_pair_out() -> None:
-    """The local runner compiles with the defaults: it gets the runs, not the cluster
-    wiring (and no error)."""
-    plan = plan_of(pipeline("both", triggers={"cron": {"pattern": "0 0 * * *"},
-                                              "pipelines": ["a"]}))
-    manifests = compile_manifests(plan, DEFAULT)
-    assert manifests.trigger_objects == ()
-    assert manifests.cron_workflow is not None
+def test_compile_without_namespace_emits_the_sensor(in_repo_root: Path) -> None:
+    """Only the EventSource had to name a namespace; the shared one is the chart's."""
+    output = compile_file(TRIGGERS / "child.yaml", [str(ALGORITHMS)])
+    [sensor] = output.manifests.trigger_objects
+    assert sensor["kind"] == "Sensor" and "namespace" not in sensor["metadata"]
 
 
 def test_flow_input_parent_is_given_at_run_time() -> None:
@@ -627,9 +697,9 @@ def test_cli_compile_timezone_and_namespace(in_repo_root: Path, tmp_path: Path) 
     bad = runner.invoke(main, ["compile", str(TRIGGERS / "source.yaml"), "-a", str(ALGORITHMS),
                                "--timezone", "Nowhere/Else"])
     assert bad.exit_code == 2 and "not an IANA time zone" in bad.output
-    missing = runner.invoke(main, ["compile", str(TRIGGERS / "child.yaml"), "-a",
-                                   str(ALGORITHMS)])
-    assert missing.exit_code == 1 and "--namespace" in missing.output
+    plain = runner.invoke(main, ["compile", str(TRIGGERS / "child.yaml"), "-a",
+                                 str(ALGORITHMS)])
+    assert plain.exit_code == 0 and "kind: Sensor" in plain.output
 
 
 # --- goldens -----------------------------------------------------------------------------

@@ -165,3 +165,62 @@ def test_info_verbosity_runs_no_progress_reporter(tmp_path: Path) -> None:
     assert all(t["name"] != "progress" for tpl in manifests.workflow["spec"]["templates"]
                if "dag" in tpl for t in tpl["dag"]["tasks"])
     assert lint.lint(manifests.documents()) == []
+
+
+# --- a stopped run is reported stopped (runtime/shutdown.py) ------------------------------
+
+
+def _send_exit_hook(tmp_path: Path, url: str, workflow: dict | None, failures: str,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exit hook's webhooks step as Argo runs it after a stop: workflow.status is
+    Failed (Argo has no Stopped phase)."""
+    from hkube2argo.runtime import layout, webhooks
+    from hkube2argo.runtime.values import encode_raw
+
+    root = tmp_path / "h2a"
+    (root / layout.RAW_DIR).mkdir(parents=True)
+    (root / layout.RAW_DIR / "webhooks").write_text(encode_raw({
+        "pipeline": "hooked", "progress": f"{url}/progress", "result": f"{url}/result",
+        "verbosity": "info", "nodes": {"Split": "Split"}}))
+    monkeypatch.setenv(layout.ROOT_ENV, str(root))
+    monkeypatch.setenv("H2A_JOB_ID", "hooked-abcde")
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    if workflow is not None:
+        (tmp_path / "wf.json").write_text(json.dumps(workflow))
+        monkeypatch.setenv("H2A_WORKFLOW_FILE", str(tmp_path / "wf.json"))
+    else:
+        monkeypatch.delenv("H2A_WORKFLOW_FILE", raising=False)
+    assert webhooks.send("Failed", failures) == 0
+
+
+def test_a_stopped_run_posts_stopped(tmp_path: Path, receiver,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    url, got = receiver
+    stopped = {"spec": {"shutdown": "Stop"}, "status": {"phase": "Running"}}
+    _send_exit_hook(tmp_path, url, stopped, "", monkeypatch)
+    assert [(p, b["status"]) for p, b in got] == [("/progress", "stopped"),
+                                                   ("/result", "stopped")]
+    assert all("error" not in b and "nodeName" not in b for _, b in got)
+    assert got[0][1]["level"] == "info"
+
+
+def test_a_failed_run_is_still_failed(tmp_path: Path, receiver,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    url, got = receiver
+    failures = json.dumps([{"displayName": "Split", "message": "main: Error (exit code 3): "
+                                                               "Split failed: boom",
+                            "phase": "Failed"}])
+    _send_exit_hook(tmp_path, url, {"spec": {}, "status": {}}, failures, monkeypatch)
+    assert [b["status"] for _, b in got] == ["failed", "failed"]
+
+
+def test_without_the_workflow_argo_s_stop_wording_tells(tmp_path: Path, receiver,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """exec_control.go: a pod Argo stopped is failed with "workflow shutdown with
+    strategy:  Stop" (two spaces, as Argo writes it)."""
+    url, got = receiver
+    failures = json.dumps([{"displayName": "Split",
+                            "message": "workflow shutdown with strategy:  Stop",
+                            "phase": "Failed"}])
+    _send_exit_hook(tmp_path, url, None, failures, monkeypatch)
+    assert [b["status"] for _, b in got] == ["stopped", "stopped"]

@@ -47,8 +47,12 @@ prints them) before anything is sent; everything else is one ``BackendError`` li
 (``NotFound`` for an unknown jobId, pipeline or algorithm). A Workflow that Argo has
 garbage-collected or archived is an unknown jobId here (the archive is not read).
 
-Not done here: ``concurrentPipelines`` needs its key in the semaphore ConfigMap, which the
-Argo Server cannot write (``kubectl`` can); ``store_pipeline`` does not touch it.
+``concurrentPipelines``: a run whose semaphore key is missing fails at once
+(``emit/semaphore.py``). ``store_pipeline`` and ``exec_raw`` set the key first: the Argo
+Server has no ConfigMap API, so they submit ``emit.semaphore.patch_workflow`` (a resource
+template run by the chart's ``hkube2argo-semaphores`` account) and wait for it to succeed.
+``exec raw`` skips it when MinIO ``<prefix>/store/semaphores/<key>.json`` records the same
+value (set by an earlier patch); ``pipeline store`` always patches.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
 from ..diagnostics import Diagnostic, ValidationFailed
 from ..emit import build as emit_build
 from ..emit import compile_plan
+from ..emit import semaphore as emit_semaphore
 from ..emit.cron import cron_name
 from ..emit.dag import DagTooLarge
 from ..emit.events import event_source_name, sensor_name, submitted_workflows
@@ -133,6 +138,8 @@ class ArgoBackend:
     """HKube's operations against the Argo Server REST API and MinIO."""
 
     name = "argo"
+    poll_interval = 0.5  # seconds between reads of the semaphore Workflow
+    semaphore_timeout = 120.0  # seconds for it to run (a pod must be scheduled)
 
     def __init__(self, http: ArgoHttp, namespace: str, config: ClusterConfig,
                  objects: ObjectStore | Callable[[], ObjectStore]):
@@ -329,6 +336,47 @@ class ArgoBackend:
             wire = dict(descriptor)
         return {**wire, "types": [kind], "startTime": _now_ms()}
 
+    def _semaphore_key(self, key: str) -> str:
+        return f"{self.prefix}/store/semaphores/{key}.json"
+
+    def ensure_semaphore(self, plan: Plan, *, always: bool) -> None:
+        """Set the pipeline's concurrentPipelines key before any of its runs is created
+        (module docstring); raise BackendError when the patch Workflow does not succeed."""
+        value = emit_semaphore.limit(plan)
+        if value is None:
+            return
+        key = emit_semaphore.key(plan)
+        record = {"configMap": self.config.semaphore_configmap, "key": key, "value": value,
+                  "namespace": self.namespace}
+        if not always and self.objects.get_json(self._semaphore_key(key)) == record:
+            return
+        workflow = emit_semaphore.patch_workflow(plan, self.config, self.namespace)
+        self._lint([workflow])
+        name = (self._create(workflow).get("metadata") or {}).get("name")
+        if not name:
+            raise BackendError("the Argo Server created the semaphore Workflow but returned "
+                               "no name")
+        deadline = time.monotonic() + self.semaphore_timeout
+        while True:
+            current = self.http.call("GET", self._path("Workflow", name),
+                                     missing=f"the semaphore Workflow {name} vanished")
+            status_ = current.get("status") or {}
+            phase = status_.get("phase") or ""
+            if phase == "Succeeded":
+                break
+            if phase in ("Failed", "Error"):
+                raise BackendError(
+                    f"could not set concurrentPipelines key '{key}' in ConfigMap "
+                    f"{self.config.semaphore_configmap} (Workflow {name}: "
+                    f"{status_.get('message') or phase}); the chart creates the ConfigMap "
+                    f"and lets {self.config.semaphore_service_account} patch it")
+            if time.monotonic() > deadline:
+                raise BackendError(
+                    f"the semaphore Workflow {name} did not finish within "
+                    f"{self.semaphore_timeout:g} s (argo get {name})")
+            time.sleep(self.poll_interval)
+        self.objects.put_json(self._semaphore_key(key), record)
+
     def _submit(self, workflow: dict[str, Any], executed: dict[str, Any]) -> Submitted:
         """POST once; the executed pipeline rides along as an annotation when small,
         else it goes to MinIO once the jobId is known."""
@@ -355,6 +403,7 @@ class ArgoBackend:
         catalog, code = self._catalog()
         plan = self._plan(descriptor, source, catalog)
         manifests = self._compile(plan, code)
+        self.ensure_semaphore(plan, always=False)
         workflow = copy.deepcopy(manifests.workflow)
         workflow["metadata"]["namespace"] = self.namespace
         workflow["metadata"].setdefault("annotations", {})[TASKS_ANNOTATION] = json.dumps(
@@ -384,6 +433,11 @@ class ArgoBackend:
                          "annotations": annotations},
             "spec": {"workflowTemplateRef": {"name": template_name}},
         }
+        priority = (template.get("spec") or {}).get("priority")
+        if isinstance(priority, int):
+            # Argo's queues read priority from the Workflow object, not from the template
+            # it references (emit/workflow.py workflow_priority)
+            workflow["spec"]["priority"] = priority
         if flow_input is not None:
             artifact = flow_input_argument(flow_input).model_dump(
                 mode="json", by_alias=True, exclude_none=True)
@@ -516,6 +570,7 @@ class ArgoBackend:
             doc["metadata"]["namespace"] = self.namespace
         self._lint(documents)
         self.objects.check()  # before anything changes in the cluster
+        self.ensure_semaphore(plan, always=True)  # before a cron or trigger run can start
         for doc in documents:
             self._apply(doc)
         name = template["metadata"]["name"]
@@ -524,7 +579,8 @@ class ArgoBackend:
             self._delete("CronWorkflow", cron_name(name))
         if "Sensor" not in kinds:
             self._delete("Sensor", sensor_name(name))
-            self._delete("EventSource", event_source_name(name))
+        # releases before the shared EventSource emitted one per triggered pipeline
+        self._delete("EventSource", event_source_name(name))
         stored = {**Pipeline.model_validate(descriptor).wire(), "modified": _now_ms()}
         self.objects.put_json(self._pipeline_key(plan.name), stored)
         return stored

@@ -57,7 +57,7 @@ from ..diagnostics import Diagnostic, ValidationFailed
 from ..loading import Descriptor, Source, load_file
 from ..models import Pipeline
 from ..plan import AlgorithmSpec, Plan, thaw
-from ..runner.run import DEFAULT_STATE, RunError, StorageSpec
+from ..runner.run import DEFAULT_STATE, RunError, StorageSpec, set_semaphore_key
 from ..runner.store import Store
 from ..validate import Catalog, load_algorithms, validate_with_algorithms
 from . import local_progress
@@ -318,6 +318,7 @@ class EmbeddedBackend:
         """Create or update (``POST``/``PUT /store/pipelines``): HKube's defaults filled
         in; its flowInput is checked when it runs, as HKube does."""
         plan = self._check(_descriptor(descriptor, source), check_flow_input=False)
+        set_semaphore_key(self.state, plan, self.config)  # as store does on Argo
         stored = Pipeline.model_validate(descriptor).wire()
         path = self.pipelines_dir / f"{_file_name(plan.name)}.json"
         old = read_json(path)

@@ -66,7 +66,10 @@ class _JobRunner(Runner):
         loaded = load_file(path)[0].data
         self.pipeline = loaded if isinstance(loaded, dict) else {}
         self.types, self.parent, self.folder, self.job_id = types, parent, None, None
-        return self.start(path, self.spec["algorithms"], StorageSpec(), parent=parent)
+        # exec raw sets the concurrentPipelines key, as on Argo; stored runs find the key
+        # that pipeline store set
+        return self.start(path, self.spec["algorithms"], StorageSpec(), parent=parent,
+                          set_semaphore="raw" in types)
 
     def _job_started(self, job_id: str, folder: Path) -> None:
         self.folder, self.job_id = folder, job_id

@@ -30,7 +30,7 @@ from ..config import LABEL_DOMAIN, ClusterConfig
 from ..cron import to_argo
 from ..plan import Plan, thaw
 from .templates import EmitError
-from .workflow import API_VERSION, annotations, labels
+from .workflow import API_VERSION, annotations, labels, workflow_priority
 
 NAME_MAX = 52  # Argo: child Workflows are <name>-<unix seconds>, within 63 characters
 # A missed tick (controller restart, leader change) still runs within this many seconds;
@@ -87,6 +87,9 @@ def cron_workflow(plan: Plan, workflow_template_name: str, config: ClusterConfig
         "failedJobsHistoryLimit": FAILED_HISTORY,
         "workflowMetadata": {"labels": {**labels(plan), RUN_LABEL: "cron"},
                              "annotations": annotations(plan)},
-        "workflowSpec": {"workflowTemplateRef": {"name": workflow_template_name}},
+        # priority on the run itself: Argo's queues read it from the Workflow object
+        # (workflow_priority), not from the template it references
+        "workflowSpec": {"workflowTemplateRef": {"name": workflow_template_name},
+                         "priority": workflow_priority(plan)},
     }
     return {"apiVersion": API_VERSION, "kind": "CronWorkflow", "metadata": meta, "spec": spec}

@@ -31,6 +31,9 @@ class Manifests:
     graph: jobgraph.JobGraph
     cron_workflow: dict[str, Any] | None = None  # triggers.cron (emit/cron.py)
     trigger_objects: tuple[dict[str, Any], ...] = ()  # triggers.pipelines (emit/events.py)
+    # concurrentPipelines: the semaphore ConfigMap with this pipeline's key (emit/semaphore.py);
+    # a Kubernetes object, not an Argo one, so not among documents() (which lint checks)
+    semaphore: dict[str, Any] | None = None
 
     def documents(self) -> list[dict[str, Any]]:
         cron = [self.cron_workflow] if self.cron_workflow else []
@@ -93,6 +96,17 @@ def hooks(plan: Plan) -> dict[str, m.LifecycleHook] | None:
     return out
 
 
+def workflow_priority(plan: Plan) -> int:
+    """Argo's ``spec.priority`` for a run of this pipeline: HKube's 1 is the most urgent,
+    Argo runs higher numbers first. Argo reads it from the *Workflow object* itself, not
+    from the WorkflowTemplate a run references: the controller's queue
+    (``workflow/controller/controller.go`` getWfPriority, ``spec.priority`` of the
+    unstructured object) and the semaphore queue (``workflow/sync/sync_manager.go``
+    prepAcquire, ``wf.Spec.Priority``). So every run that only references the template
+    (stored, cron, triggered) carries it too."""
+    return 6 - plan.priority
+
+
 def deadline(plan: Plan) -> int | None:
     """HKube's ttl (from submission) and activeTtl (from start): Argo has one clock, from
     the workflow's start, so the stricter of the two applies."""
@@ -130,6 +144,29 @@ def templates_within_limit(plan: Plan, graph: jobgraph.JobGraph, config: Cluster
         "triggers.pipelines)")
 
 
+POD_GC = ("OnPodSuccess", "OnPodCompletion", "OnWorkflowSuccess", "OnWorkflowCompletion",
+          "Never")
+
+
+def pod_gc(config: ClusterConfig) -> m.PodGC | None:
+    """Argo deletes pods by this strategy (``workflow/controller/pod/cleanup.go``
+    determinePodCleanupAction): without one, every batch item's Completed pod stays until
+    the Workflow is deleted. OnPodSuccess keeps failed pods, whose logs people read."""
+    if config.pod_gc not in POD_GC:
+        raise EmitError(f"pod GC strategy '{config.pod_gc}' is not one of "
+                        f"{', '.join(POD_GC)}")
+    return None if config.pod_gc == "Never" else m.PodGC(strategy=config.pod_gc)
+
+
+def ttl_strategy(config: ClusterConfig) -> m.TTLStrategy | None:
+    """Argo's GC controller deletes a finished Workflow ``secondsAfterCompletion`` after
+    its ``finishedAt`` (``workflow/gccontroller/gc_controller.go`` ttl, expiresIn)."""
+    if config.workflow_ttl < 0:
+        raise EmitError(f"workflow TTL {config.workflow_ttl} must be 0 (keep) or more seconds")
+    return m.TTLStrategy(seconds_after_completion=config.workflow_ttl) \
+        if config.workflow_ttl else None
+
+
 def spec(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
          code_keys: dict[str, str]) -> m.WorkflowSpec:
     step_templates, dag_templates = templates_within_limit(plan, graph, config, code_keys)
@@ -149,11 +186,13 @@ def spec(plan: Plan, graph: jobgraph.JobGraph, config: ClusterConfig,
         artifact_repository_ref=m.ArtifactRepositoryRef(
             config_map=config.artifact_repository_configmap, key=config.artifact_repository_key),
         active_deadline_seconds=deadline(plan),
-        priority=6 - plan.priority,  # HKube: 1 is the most urgent; Argo: higher runs first
+        priority=workflow_priority(plan),
         pod_priority_class_name=(f"{config.priority_class_prefix}{plan.priority}"
                                  if config.priority_class_prefix else None),
         pod_metadata=m.Metadata(labels={PIPELINE_LABEL: naming.label_value(plan.name)}),
         synchronization=sync,
+        pod_gc=pod_gc(config),
+        ttl_strategy=ttl_strategy(config),
         hooks=hooks(plan),
         templates=[*dag_templates, *step_templates],
     )
@@ -182,8 +221,9 @@ def compile_plan(plan: Plan, config: ClusterConfig, code_keys: dict[str, str]) -
     from .cron import cron_workflow  # these two build on labels() and annotations() above
     from .events import trigger_objects
 
-    # Without a namespace the EventSource cannot name the one it watches: compile_file
-    # refuses such a pipeline; other callers (the local runner) get no trigger objects.
-    triggers = trigger_objects(plan, name, config) if config.namespace else []
+    triggers = trigger_objects(plan, name, config)
+    from .semaphore import configmap_entry
+
     return Manifests(workflow_template, workflow, graph,
-                     cron_workflow(plan, name, config, config.timezone), tuple(triggers))
+                     cron_workflow(plan, name, config, config.timezone), tuple(triggers),
+                     configmap_entry(plan, config, f"{name}.semaphore.yaml"))

@@ -70,8 +70,30 @@ def _definitions(project: str) -> dict[str, Any]:
     return strict
 
 
+# The one Kubernetes kind compile writes (the semaphore key, emit/semaphore.py): the
+# ConfigMap's fields (Kubernetes API reference, core/v1 ConfigMap), closed like the others;
+# data values are strings, as Argo's getSyncLimit reads them.
+CORE = {"ConfigMap"}
+_CONFIGMAP = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata"],
+    "properties": {
+        "apiVersion": {"const": "v1"},
+        "kind": {"const": "ConfigMap"},
+        "metadata": {"$ref": "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"},
+        "data": {"type": "object", "additionalProperties": {"type": "string"}},
+        "binaryData": {"type": "object", "additionalProperties": {"type": "string"}},
+        "immutable": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+}
+
+
 @cache
 def validator(kind: str) -> Any:
+    if kind in CORE:
+        return Draft202012Validator({**_CONFIGMAP,
+                                     "definitions": _definitions("argo-workflows")})
     project = "argo-events" if kind in EVENTS else "argo-workflows"
     schema = {"$ref": f"#/definitions/{_NAMESPACE[project]}{kind}",
               "definitions": _definitions(project)}
@@ -86,7 +108,7 @@ def lint(documents: Iterable[dict[str, Any]]) -> list[Problem]:
         kind = doc.get("kind", "") if isinstance(doc, dict) else ""
         meta = doc.get("metadata") or {} if isinstance(doc, dict) else {}
         name = meta.get("name") or meta.get("generateName") or "?"
-        if kind not in WORKFLOWS | EVENTS:
+        if kind not in WORKFLOWS | EVENTS | CORE:
             problems.append(Problem(i, kind or "?", name, "kind",
                                     f"not an Argo kind hkube2argo checks ({kind!r})"))
             continue

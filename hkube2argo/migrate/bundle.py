@@ -3,7 +3,7 @@ algorithms ready for ``hkube2argo algorithm apply``, and the report.
 
 ```
 BUNDLE/kustomization.yaml            what kubectl applies (never a run: no raw Workflows)
-BUNDLE/pipelines/<name>/*.yaml       WorkflowTemplate, CronWorkflow, EventSource + Sensor
+BUNDLE/pipelines/<name>/*.yaml       WorkflowTemplate, CronWorkflow, Sensor
 BUNDLE/semaphores.yaml               the concurrentPipelines limits (ConfigMap)
 BUNDLE/algorithms/<name>.json        each usable algorithm, REST shape
 BUNDLE/algorithms/code/<name>.tar.gz its packed code, when it has code here
@@ -57,7 +57,8 @@ def write(report: Report, catalog: Catalog, out: Path, config: ClusterConfig,
             continue
         folder = f"pipelines/{verdict.output.name}"
         for name, text in verdict.output.files().items():
-            if not name.endswith(".workflow.yaml"):  # a run, not an installation
+            # a run is not an installation; the semaphore keys go into one ConfigMap below
+            if not name.endswith((".workflow.yaml", ".semaphore.yaml")):
                 put(f"{folder}/{name}", text, resource=True)
     data = {key: str(amounts[key]) for key in sorted(amounts)}
     if data:

@@ -82,7 +82,7 @@ class Report:
         edges = [(parent, p.name) for p in self.pipelines for parent in p.parents]
         if edges:
             lines += ["", "## Triggers", "", "A completed run of the parent starts the child "
-                      "(Argo Events: an EventSource on the parent's Workflows, a Sensor that "
+                      "(Argo Events: the chart's shared EventSource on Workflows, a Sensor that "
                       "submits the child).", "", "```mermaid", "flowchart LR"]
             ids = {name: f"p{i}" for i, name in enumerate(sorted({n for e in edges for n in e}))}
             lines += [f'  {ids[n]}["{_label(n)}"]' for n in sorted(ids)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any
 
 from . import livestate, tags
 from .daemons import Daemon, Daemons
-from .executor import Attempt, kill_running, run_container
+from .executor import SANDBOXED, Attempt, kill_running, run_container
 from .journal import Journal
 from .store import Store
 from .zygote import WarmPool
@@ -222,6 +223,9 @@ class _DagRun:
                 for p in (self.template.get("outputs") or {}).get("parameters", [])}
 
 
+SANDBOX_ROOT = SANDBOXED.strip("/")  # the pod's /tmp inside a task folder
+
+
 class Engine:
     def __init__(self, workflow: dict[str, Any], job_id: str, store: Store, folder: Path,
                  workers: int, journal: Journal,
@@ -326,6 +330,7 @@ class Engine:
                 by = self.stats["read_by_artifact"]
                 for name, size in attempt.read_by_artifact.items():
                     by[name] = by.get(name, 0) + size
+            self._pod_gc(folder, attempt.exit_code == 0)
             if attempt.exit_code == 0:
                 outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
                 self.journal.record(path, attempt.outputs, attempt.written)
@@ -343,6 +348,25 @@ class Engine:
         self.live.update(path, outcome.phase, outcome.message)
         self.on_event(Event(path, "ended", outcome.phase, outcome.message))
         return outcome
+
+    def _pod_gc(self, folder: Path, succeeded: bool) -> None:
+        """``podGC``: Argo deletes a pod as it ends, by strategy (``workflow/controller/pod/
+        cleanup.go`` determinePodCleanupAction: OnPodSuccess only succeeded pods,
+        OnPodCompletion every one). Here the pod's filesystem (the attempt's ``tmp``) goes;
+        its log stays, as an archived log would. The OnWorkflow* strategies delete pods
+        when the run ends (``collect_pods``)."""
+        strategy = (self.spec.get("podGC") or {}).get("strategy")
+        if strategy == "OnPodCompletion" or (strategy == "OnPodSuccess" and succeeded):
+            shutil.rmtree(folder / SANDBOX_ROOT, ignore_errors=True)
+
+    def collect_pods(self, succeeded: bool) -> None:
+        """``podGC`` OnWorkflowCompletion (any end) or OnWorkflowSuccess (a successful
+        run): every pod of the run goes once it ended."""
+        strategy = (self.spec.get("podGC") or {}).get("strategy")
+        if strategy == "OnWorkflowCompletion" or (strategy == "OnWorkflowSuccess"
+                                                  and succeeded):
+            for sandbox_folder in (self.folder / "tasks").glob(f"*/attempt-*/{SANDBOX_ROOT}"):
+                shutil.rmtree(sandbox_folder, ignore_errors=True)
 
     def _hook(self, name: str, extra: dict[str, str]) -> _Call | None:
         """A workflow lifecycle hook (only the forms the emitters write), named as Argo

@@ -26,13 +26,14 @@ from .. import codepack, serialize
 from ..compiler import Manifests, compile_manifests
 from ..config import DEFAULT, ClusterConfig
 from ..diagnostics import Diagnostic, ValidationFailed
+from ..emit import semaphore as emit_semaphore
 from ..emit.artifacts import PARENT_PARAMETER
 from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
 from ..runtime import jobstatus, layout
 from ..validate import load_algorithms, validate_with_algorithms
-from . import support
+from . import semaphores, support
 from .engine import Engine, Event, Outcome
 from .journal import Journal
 from .store import LocalStore, S3Store, Store
@@ -143,6 +144,14 @@ def upload_code(plan: Plan, config: ClusterConfig, store: Store) -> None:
                 store.put(key, data)
 
 
+def set_semaphore_key(state: Path, plan: Plan, config: ClusterConfig) -> None:
+    """The local ConfigMap gets the pipeline's concurrentPipelines key (emit/semaphore.py)."""
+    value = emit_semaphore.limit(plan)
+    if value is not None:
+        semaphores.set_key(state.resolve(), config.semaphore_configmap,
+                           emit_semaphore.key(plan), value)
+
+
 def _image_algorithms(plan: Plan) -> list[str]:
     return [a.name for a in plan.algorithms if a.type != "Code"]
 
@@ -180,10 +189,13 @@ class Runner:
     def start(self, pipeline: str | Path, algorithms: Sequence[str | Path],
               storage: StorageSpec, flow_input: dict[str, Any] | None = None,
               overrides: dict[str, Any] | None = None, parent: RunResult | None = None,
-              from_job: str | None = None, rerun: Sequence[str] = ()) -> RunResult:
+              from_job: str | None = None, rerun: Sequence[str] = (),
+              set_semaphore: bool = True) -> RunResult:
         """A new job. ``parent``: the completed run that triggers this one (its result data
         becomes ``flowInput.parent``). ``from_job`` + ``rerun``: run only those nodes (and
-        what depends on them), reusing the other nodes' stored results from that job."""
+        what depends on them), reusing the other nodes' stored results from that job.
+        ``set_semaphore``: set the pipeline's concurrentPipelines key first, as ``exec raw``
+        does on Argo; runs of a stored pipeline find the key its store set (or fail)."""
         parent_data = parent.document.get("data", []) if parent is not None else None
         plan = plan_for_run(pipeline, algorithms, flow_input, overrides or {}, parent_data,
                             self.on_warnings)
@@ -195,6 +207,8 @@ class Runner:
         if missing:
             raise RunError(missing)
         manifests = compile_manifests(plan, self.config)
+        if set_semaphore:
+            set_semaphore_key(self.state, plan, self.config)
         workflow = copy.deepcopy(manifests.workflow)
         meta = workflow["metadata"]
         job_id = new_job_id(meta.pop("generateName"))
@@ -288,7 +302,15 @@ class Runner:
         if self.on_job is not None:
             self.on_job(job_id, folder)
         started = time.time()
-        outcome = engine.run(arguments, float(deadline) if deadline else None)
+        try:  # concurrentPipelines: Argo's workflow-level semaphore (runner/semaphores.py)
+            lock = semaphores.acquire(self.state, workflow, job_id)
+        except semaphores.SemaphoreFailed as exc:
+            return self._refused(str(exc), job, job_id, folder, started)
+        try:
+            outcome = engine.run(arguments, float(deadline) if deadline else None)
+        finally:
+            lock.release()
+        engine.collect_pods(outcome.phase == "Succeeded")
         took = round(time.time() - started, 3)
         result = self._result(outcome, engine, job, store, job_id, started, took)
         result.folder = folder
@@ -296,6 +318,17 @@ class Runner:
         (folder / "result.json").write_text(json.dumps(result.document, indent=2,
                                                        ensure_ascii=False), encoding="utf-8")
         return result
+
+    @staticmethod
+    def _refused(message: str, job: dict[str, Any], job_id: str, folder: Path,
+                 started: float) -> RunResult:
+        """A run Argo fails before any step (no nodes, no exit handler)."""
+        document = {"jobId": job_id, "pipeline": job["pipeline"],
+                    "startTime": int(started * 1000), "timeTook": 0.0, "status": "failed",
+                    "timestamp": int(time.time() * 1000), "error": message}
+        (folder / "result.json").write_text(json.dumps(document, indent=2,
+                                                       ensure_ascii=False), encoding="utf-8")
+        return RunResult(job_id, "failed", document, folder, None, message)
 
     def _result(self, outcome: Outcome, engine: Engine, job: dict[str, Any], store: Store,
                 job_id: str, started: float, took: float) -> RunResult:

@@ -10,7 +10,10 @@ from .tags import Unsupported, check_retry_expression
 
 SPEC = {"entrypoint", "arguments", "serviceAccountName", "artifactRepositoryRef",
         "activeDeadlineSeconds", "priority", "podPriorityClassName", "podMetadata",
-        "synchronization", "templates", "workflowMetadata", "hooks"}
+        "synchronization", "templates", "workflowMetadata", "hooks", "podGC", "ttlStrategy"}
+# Argo v4.0.5 pkg/apis/workflow/v1alpha1/workflow_types.go: PodGCStrategy values and TTLStrategy
+POD_GC = {"", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"}
+TTL = {"secondsAfterCompletion", "secondsAfterSuccess", "secondsAfterFailure"}
 HOOKS = {"exit": None, "running": 'workflow.status == "Running"'}
 TEMPLATE = {"name", "inputs", "outputs", "container", "dag", "retryStrategy",
             "activeDeadlineSeconds", "metadata", "nodeSelector", "podSpecPatch", "daemon"}
@@ -29,6 +32,16 @@ def _unknown(where: str, given: dict[str, Any], allowed: set[str]) -> None:
 def check(workflow: dict[str, Any]) -> None:
     spec = workflow["spec"]
     _unknown("spec", spec, SPEC)
+    gc = spec.get("podGC") or {}
+    _unknown("spec podGC", gc, {"strategy"})
+    if gc.get("strategy", "") not in POD_GC:
+        raise Unsupported(f"podGC strategy {gc.get('strategy')!r} (Argo knows "
+                          f"{', '.join(sorted(POD_GC - {''}))})")
+    ttl = spec.get("ttlStrategy") or {}
+    _unknown("spec ttlStrategy", ttl, TTL)
+    for key, value in ttl.items():
+        if not isinstance(value, int) or value < 0:
+            raise Unsupported(f"ttlStrategy.{key} {value!r}: a whole number of seconds")
     for name, hook in (spec.get("hooks") or {}).items():
         if hook.get("expression") != HOOKS.get(name, HOOKS["running"]):
             raise Unsupported(f"lifecycle hook {name!r} ({hook.get('expression')!r})")

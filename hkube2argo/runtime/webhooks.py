@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from . import io, jobstatus, layout
+from . import io, jobstatus, layout, shutdown
 from .values import decode_raw
 
 LEVELS = {"trace": 5, "debug": 4, "info": 3, "warn": 2, "error": 1, "critical": 0}
@@ -65,6 +65,8 @@ def _failure(failures: str, nodes: dict[str, str]) -> tuple[str | None, str]:
 def send(status: str, failures: str = "") -> int:
     config = decode_raw(_read(layout.local(layout.RAW_DIR, "webhooks")))
     job_status, level = STATUS.get(status, ("failed", "error"))
+    if job_status == "failed" and shutdown.stopped(failures):
+        job_status, level = STATUS["Stopped"]  # Argo's stop ends Failed (shutdown.py)
     wanted = LEVELS.get(config.get("verbosity", "info"), 3)
     now = int(time.time() * 1000)
     job = os.environ.get("H2A_JOB_ID", "local")

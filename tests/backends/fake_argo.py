@@ -34,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jsonschema import Draft202012Validator
 
 from hkube2argo import lint
@@ -153,6 +154,10 @@ class FakeArgo:
     violations: list[str] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     port: int = 0
+    # the cluster's ConfigMaps (name -> data), as the chart installs them; not an Argo
+    # Server resource: only the controller reads them and resource templates patch them
+    configmaps: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {"hkube2argo-semaphores": {}})
 
     def __post_init__(self) -> None:
         excerpt = json.loads(EXCERPT.read_text(encoding="utf-8"))
@@ -184,6 +189,39 @@ class FakeArgo:
         meta.setdefault("resourceVersion", str(next(self.versions)))
         self.objects["workflows"][meta["name"]] = workflow
         return workflow
+
+    # --- playing the controller for two things at creation ---------------------------------
+
+    def _admit(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        """The status a new Workflow gets here: a ConfigMap patch (a resource template) is
+        applied to ``configmaps`` and Succeeds (or Fails as kubectl does); a run whose
+        semaphore key is missing Fails as Argo's controller words it (controller.go
+        getSyncLimit, sync/semaphore.go newInternalSemaphore, operator.go operate: the
+        limit must be a non-zero integer). Anything else: {} (tests set phases)."""
+        spec = workflow.get("spec") or {}
+        templates = spec.get("templates") or []
+        if len(templates) == 1 and (templates[0].get("resource") or {}).get("action") == "patch":
+            resource = templates[0]["resource"]
+            manifest = yaml.safe_load(resource["manifest"])
+            name = manifest["metadata"]["name"]
+            if manifest.get("kind") != "ConfigMap" or resource.get("mergeStrategy") != "merge":
+                return {"phase": "Error", "message": "this fake patches ConfigMaps only"}
+            if name not in self.configmaps:
+                return {"phase": "Failed", "message": f'configmaps "{name}" not found'}
+            self.configmaps[name].update(manifest.get("data") or {})
+            return {"phase": "Succeeded"}
+        ref = (spec.get("workflowTemplateRef") or {}).get("name")
+        if ref:
+            spec = {**(self.objects["workflow-templates"][ref].get("spec") or {}), **spec}
+        for semaphore in (spec.get("synchronization") or {}).get("semaphores") or []:
+            key_ref = semaphore["configMapKeyRef"]
+            value = self.configmaps.get(key_ref["name"], {}).get(key_ref["key"], "")
+            if not re.fullmatch(r"[+-]?\d+", value) or int(value) == 0:
+                return {"phase": "Failed", "message": (
+                    "Failed to acquire the synchronization lock. failed to initialize "
+                    f"semaphore {self.namespace}/ConfigMap/{key_ref['name']}/{key_ref['key']} "
+                    "with limit")}
+        return {}
 
     @property
     def url(self) -> str:
@@ -313,7 +351,7 @@ class FakeArgo:
                         resourceVersion=str(next(self.versions)),
                         creationTimestamp="2026-01-01T00:00:00Z")
             if collection == "workflows":
-                obj["status"] = {}
+                obj["status"] = self._admit(obj)
             store[meta["name"]] = obj
             return 200, copy.deepcopy(obj)
         if method == "PUT" and name and action in ("stop", "terminate"):

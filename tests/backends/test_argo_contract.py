@@ -12,6 +12,7 @@ server on 127.0.0.1, used through the real ``minio`` client.
 
 from __future__ import annotations
 
+import copy
 import json
 import ssl
 from collections.abc import Callable
@@ -124,6 +125,85 @@ def test_contract_exec_stored_replaces_flow_input(fake: FakeArgo, backend: ArgoB
     assert backend.get(second.job_id)["flowInput"] == {"data": 5, "mul": 2,
                                                        "note": "stored only"}
     assert second.job_id != first.job_id
+
+
+def test_contract_exec_stored_carries_the_priority(fake: FakeArgo, backend: ArgoBackend,
+                                                  numbers: dict[str, Any]) -> None:
+    """Argo's queues read spec.priority from the submitted Workflow (controller.go
+    getWfPriority; sync_manager.go prepAcquire reads wf.Spec.Priority), not from the
+    WorkflowTemplate it references."""
+    numbers["priority"] = 1  # HKube's most urgent: Argo's highest
+    backend.store_pipeline(numbers, "numbers.yaml")
+    job = backend.exec_stored("numbers", None).job_id
+    workflow = fake.objects["workflows"][job]
+    assert workflow["spec"]["priority"] == 5
+    assert fake.objects["workflow-templates"]["numbers"]["spec"]["priority"] == 5
+
+
+# --- concurrentPipelines: the semaphore key ----------------------------------------------------
+
+SEMAPHORE_FAILURE = ("Failed to acquire the synchronization lock. failed to initialize "
+                     "semaphore pipelines/ConfigMap/hkube2argo-semaphores/numbers with limit")
+
+
+def test_contract_fake_fails_a_run_without_its_semaphore_key(fake: FakeArgo,
+                                                            backend: ArgoBackend,
+                                                            numbers: dict[str, Any]) -> None:
+    """What happened before store/exec raw set the key: Argo fails the run at once."""
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    manifests = backend._compile(backend._plan(numbers, "numbers.yaml", backend._catalog()[0]),
+                                 backend._catalog()[1])
+    job = backend._submit(copy.deepcopy(manifests.workflow), {}).job_id
+    status = backend.status(job)
+    assert status["status"] == "failed" and status["error"] == SEMAPHORE_FAILURE
+
+
+def test_contract_exec_raw_sets_the_semaphore_key_first(fake: FakeArgo, backend: ArgoBackend,
+                                                       numbers: dict[str, Any], s3_port: int,
+                                                       bucket: str) -> None:
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    job = backend.exec_raw(numbers, "numbers.yaml").job_id
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "2"}
+    assert backend.status(job)["status"] == "pending"  # admitted, not failed
+    [patch] = [w for w in fake.objects["workflows"].values()
+               if w["metadata"].get("labels", {}).get("hkube2argo.io/semaphore")]
+    assert patch["spec"]["serviceAccountName"] == "hkube2argo-semaphores"
+    [template] = patch["spec"]["templates"]
+    assert template["resource"]["action"] == "patch"
+    assert template["resource"]["mergeStrategy"] == "merge"
+    posts = [r.path for r in fake.requests if r.method == "POST"]
+    assert posts.index(f"/api/v1/workflows/{NAMESPACE}") < len(posts) - 1  # patch first
+    assert "hkube2argo/store/semaphores/numbers.json" in keys(s3_port, bucket)
+    # the same limit again: recorded, no second patch Workflow
+    before = len(fake.objects["workflows"])
+    backend.exec_raw(numbers, "numbers.yaml")
+    assert len(fake.objects["workflows"]) == before + 1
+
+
+def test_contract_store_sets_the_semaphore_key_and_stored_runs_are_admitted(
+        fake: FakeArgo, backend: ArgoBackend, numbers: dict[str, Any]) -> None:
+    numbers["options"] = {"concurrentPipelines": {"amount": 3, "rejectOnFailure": False}}
+    backend.store_pipeline(numbers, "numbers.yaml")
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "3"}
+    job = backend.exec_stored("numbers", None).job_id
+    assert backend.status(job)["status"] == "pending"
+    numbers["options"]["concurrentPipelines"]["amount"] = 1  # a new limit replaces it
+    backend.store_pipeline(numbers, "numbers.yaml")
+    assert fake.configmaps["hkube2argo-semaphores"] == {"numbers": "1"}
+
+
+def test_contract_semaphore_patch_failure_is_one_clear_line(fake: FakeArgo,
+                                                           backend: ArgoBackend,
+                                                           numbers: dict[str, Any]) -> None:
+    del fake.configmaps["hkube2argo-semaphores"]  # the chart did not create it
+    numbers["options"] = {"concurrentPipelines": {"amount": 2}}
+    with pytest.raises(BackendError) as caught:
+        backend.store_pipeline(numbers, "numbers.yaml")
+    message = one_line(caught.value)
+    assert "could not set concurrentPipelines key 'numbers' in ConfigMap " \
+        "hkube2argo-semaphores" in message and 'configmaps "hkube2argo-semaphores" not ' \
+        "found" in message
+    assert not fake.objects["workflow-templates"]  # nothing stored
 
 
 def test_contract_exec_stored_unknown_pipeline(fake: FakeArgo, backend: ArgoBackend) -> None:
@@ -362,18 +442,18 @@ def test_contract_store_pipeline_is_idempotent(fake: FakeArgo, backend: ArgoBack
     assert stored["name"] == "summary" and stored["options"]["batchTolerance"] == 80
     created = {(r.method, r.path) for r in fake.requests if r.method in ("POST", "PUT")}
     assert created == {("POST", f"/api/v1/{c}/{NAMESPACE}") for c in
-                       ("workflow-templates", "cron-workflows", "event-sources", "sensors")}
+                       ("workflow-templates", "cron-workflows", "sensors")}
     versions = {c: {n: o["metadata"]["resourceVersion"] for n, o in objs.items()}
                 for c, objs in fake.objects.items()}
     assert set(fake.objects["workflow-templates"]) == {"summary"}
     assert set(fake.objects["cron-workflows"]) == {"summary"}
-    assert set(fake.objects["event-sources"]) == {"summary-parents"}
+    assert not fake.objects["event-sources"]  # the Sensor listens to the chart's one
     assert set(fake.objects["sensors"]) == {"summary-trigger"}
 
     fake.requests.clear()
     backend.store_pipeline(summary, "summary.yaml")  # again: 409, GET, PUT with the version
     puts = [r for r in fake.requests if r.method == "PUT"]
-    assert len(puts) == 4 and fake.count("POST") == 4
+    assert len(puts) == 3 and fake.count("POST") == 3
     for request in puts:
         key = next(k for k in request.body if k not in ("namespace", "name"))
         collection = request.path.split("/")[3]
@@ -396,6 +476,20 @@ def test_contract_store_removes_triggers_that_went_away(fake: FakeArgo, backend:
     assert set(fake.objects["workflow-templates"]) == {"summary"}
     assert not fake.objects["cron-workflows"] and not fake.objects["sensors"]
     assert not fake.objects["event-sources"]
+
+
+def test_contract_store_removes_the_old_per_pipeline_event_source(
+        fake: FakeArgo, backend: ArgoBackend, summary: dict[str, Any]) -> None:
+    """Releases before the shared EventSource emitted <pipeline>-parents: storing again
+    leaves only the Sensor, which listens to the chart's EventSource."""
+    fake.objects["event-sources"]["summary-parents"] = {
+        "metadata": {"name": "summary-parents", "namespace": NAMESPACE,
+                     "resourceVersion": "1"}}
+    backend.store_pipeline(summary, "summary.yaml")
+    assert not fake.objects["event-sources"]
+    [sensor] = fake.objects["sensors"].values()
+    assert {d["eventSourceName"] for d in sensor["spec"]["dependencies"]} == \
+        {"hkube2argo-workflows"}
 
 
 def test_contract_delete_pipeline(fake: FakeArgo, backend: ArgoBackend,

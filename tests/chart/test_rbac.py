@@ -26,14 +26,19 @@ def readme_rules() -> dict[Rule, str]:
         account, group, resource, verbs, why = (c.strip() for c in line.strip("|").split("|"))
         assert len(why) > 40, f"give the reason for {account} {resource}"
         for verb in re.findall(r"`([^`]+)`", verbs):
-            rule = (account.strip("`"), group.strip("`"), resource.strip("`"), verb)
+            core = group == "(core)"  # Kubernetes' core API group is the empty string
+            rule = (account.strip("`"), "" if core else group.strip("`"), resource.strip("`"),
+                    verb)
             assert rule not in rules, f"{rule} listed twice"
             rules[rule] = why
     return rules
 
 
-def rendered_rules(objs: list[dict[str, Any]], names: dict[str, str]) -> set[Rule]:
-    """Rules granted to each service account, reported under its default (README) name."""
+def rendered_rules(objs: list[dict[str, Any]], names: dict[str, str],
+                   configmap: str = "hkube2argo-semaphores") -> set[Rule]:
+    """Rules granted to each service account, reported under its default (README) name; a
+    rule on one named object as ``resource/name`` (``configmap``: the semaphore
+    ConfigMap's name in this value set, reported under its default)."""
     roles = by_kind(objs, "Role")
     default_name = {v: k for k, v in names.items()}
     granted: set[Rule] = set()
@@ -45,9 +50,14 @@ def rendered_rules(objs: list[dict[str, Any]], names: dict[str, str]) -> set[Rul
         assert subject["kind"] == "ServiceAccount"
         assert subject["namespace"] == NAMESPACE
         for rule in roles[ref["name"]]["rules"]:
-            assert set(rule) == {"apiGroups", "resources", "verbs"}, rule  # no names, no URLs
+            named = rule.get("resourceNames")
+            assert set(rule) - {"resourceNames"} == {"apiGroups", "resources", "verbs"}, rule
             for group in rule["apiGroups"]:
                 for resource in rule["resources"]:
+                    if named is not None:  # one object only, listed as resource/name
+                        assert len(named) == 1 and "*" not in named[0], rule
+                        name = "hkube2argo-semaphores" if named[0] == configmap else named[0]
+                        resource = f"{resource}/{name}"
                     for verb in rule["verbs"]:
                         assert "*" not in (group, resource, verb), rule
                         granted.add((default_name[subject["name"]], group, resource, verb))
@@ -59,6 +69,7 @@ DEFAULT_NAMES = {
     "hkube2argo-sensor": "sensor",
     "hkube2argo-events": "eventSource",
     "hkube2argo-builder": "build",
+    "hkube2argo-semaphores": "semaphores",
 }
 
 
@@ -72,7 +83,9 @@ def _names(values: dict[str, Any]) -> dict[str, str]:
 def test_roles_grant_exactly_the_readme_rules(name: str) -> None:
     release, values = VALUE_SETS[name]
     objs = objects(render(values, release=release))
-    assert rendered_rules(objs, _names(merged_values(values))) == set(readme_rules())
+    merged = merged_values(values)
+    assert rendered_rules(objs, _names(merged), merged["concurrency"]["configMap"]) == \
+        set(readme_rules())
 
 
 @pytest.mark.parametrize("name", sorted(VALUE_SETS))
@@ -103,10 +116,14 @@ def test_readme_lists_the_minimum_the_compiled_manifests_need() -> None:
         ("hkube2argo-events", "argoproj.io", "workflows", "watch"),
         ("hkube2argo-builder", "argoproj.io", "workflowtaskresults", "create"),
         ("hkube2argo-builder", "argoproj.io", "workflowtaskresults", "patch"),
+        ("hkube2argo-semaphores", "", "configmaps/hkube2argo-semaphores", "get"),
+        ("hkube2argo-semaphores", "", "configmaps/hkube2argo-semaphores", "patch"),
+        ("hkube2argo-semaphores", "argoproj.io", "workflowtaskresults", "create"),
+        ("hkube2argo-semaphores", "argoproj.io", "workflowtaskresults", "patch"),
     }
 
 
 def test_no_rbac_objects_when_rbac_is_off() -> None:
     objs = objects(render({"rbac": {"create": False}}))
     assert not {o["kind"] for o in objs} & {"Role", "RoleBinding"}
-    assert len(by_kind(objs, "ServiceAccount")) == 4
+    assert len(by_kind(objs, "ServiceAccount")) == 5

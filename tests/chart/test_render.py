@@ -4,12 +4,15 @@ valid and carry exactly what the compiled manifests rely on."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 import yaml
 
+from hkube2argo.compiler import OBJECT_LIMIT
 from hkube2argo.config import PIPELINE_LABEL
+from hkube2argo.emit.events import shared_watch
 
 from .chart import (
     NAMESPACE,
@@ -208,6 +211,7 @@ def test_event_bus_and_event_source(name: str) -> None:
         assert bus["spec"]["jetstream"]["version"] == events["jetstream"]["version"]
         assert bus["spec"]["jetstream"]["replicas"] == events["jetstream"]["replicas"]
         assert bus["spec"]["jetstream"].get("persistence", {}) == events["jetstream"]["persistence"]
+        assert bus["spec"]["jetstream"]["maxPayload"] == events["jetstream"]["maxPayload"]
     else:
         assert buses == {}
     sources = by_kind(objs, "EventSource")
@@ -219,16 +223,22 @@ def test_event_bus_and_event_source(name: str) -> None:
     assert spec["eventBusName"] == events["eventBus"]
     assert spec["template"] == {"serviceAccountName": v["serviceAccounts"]["eventSource"]["name"]}
     assert list(spec) == ["eventBusName", "template", "resource"]
-    assert spec["resource"] == {
-        events["eventSource"]["eventName"]: {
-            "namespace": NAMESPACE,
-            "group": "argoproj.io",
-            "version": "v1alpha1",
-            "resource": "workflows",
-            "eventTypes": ["UPDATE"],
-            "filter": {"labels": [{"key": PIPELINE_LABEL, "operation": "exists", "value": ""}]},
-        }
-    }
+    # exactly what the compiled Sensors expect of it (hkube2argo/emit/events.py)
+    assert spec["resource"] == {events["eventSource"]["eventName"]: shared_watch(NAMESPACE)}
+    assert shared_watch(NAMESPACE)["filter"]["labels"] == [
+        {"key": PIPELINE_LABEL, "operation": "exists", "value": ""}]
+
+
+def test_default_max_payload_holds_the_largest_workflow_event() -> None:
+    """A resource event carries the Workflow twice (body, oldBody; Argo Events
+    resource/start.go processOne); Argo keeps a Workflow within MAX_WORKFLOW_SIZE, 1 MiB
+    (workflow/packer/packer.go). NATS reads "MB" as 2^20 or 10^6 bytes: either holds it,
+    and 1MB (Argo Events' default) does not."""
+    bus = by_kind(objects(render({})), "EventBus")["default"]
+    text = bus["spec"]["jetstream"]["maxPayload"]
+    number, unit = re.fullmatch(r"(\d+)(MB|M)", text).groups()  # type: ignore[union-attr]
+    smallest = int(number) * 10**6
+    assert unit in ("MB", "M") and smallest > 2 * OBJECT_LIMIT + 64 * 1024
 
 
 def test_strict_argo_events_check_catches_a_misspelled_field() -> None:
