@@ -274,7 +274,7 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
         raise click.UsageError("--from-job and --nodes go together")
     progress = Progress()
     runner = Runner(state_dir, workers, on_event=progress, warm=not cold, debug_node=debug_node,
-                    on_warnings=_print_diagnostics)
+                    on_warnings=_print_diagnostics, on_job=progress.job)
     storage_spec = _storage(storage, endpoint, secure)
     results: list[RunResult] = []
     try:

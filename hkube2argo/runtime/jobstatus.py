@@ -206,3 +206,62 @@ def blamed(said: str, node: str, known: set[str]) -> tuple[str, str] | None:
         return None
     return names[0], said[len(names[0]) + len(" failed: "):]
 
+
+def task_of_path(path: str) -> str:
+    """The DAG task of a local runner's node path: ``pipeline/part-1/Multiply(3)`` ->
+    ``Multiply``."""
+    return path.rsplit("/", 1)[-1].split("(", 1)[0]
+
+
+_TASK_OUTPUT = re.compile(r"^\{\{tasks\.([^.]+)\.outputs\.parameters\.([^}]+)\}\}$")
+
+
+def _resolved(value: Any, outputs: dict[str, dict[str, str]]) -> str | None:
+    text = str(value)
+    match = _TASK_OUTPUT.match(text)
+    if match:
+        return outputs.get(match.group(1), {}).get(match.group(2))
+    return None if "{{" in text else text
+
+
+def instances(task: dict[str, Any], outputs: dict[str, dict[str, str]]) -> int | None:
+    """How many containers a DAG task of the manifest runs: 1, its loop's size, or None
+    while the size is not known yet (the task whose output parameter gives it has not
+    finished). ``outputs``: task name -> its output parameters."""
+    if "withSequence" in task:
+        seq = task["withSequence"]
+        if "count" in seq:
+            count = _resolved(seq["count"], outputs)
+            return int(count) if count is not None and count.isdigit() else None
+        start, end = _resolved(seq.get("start", 0), outputs), _resolved(seq.get("end"), outputs)
+        if start is None or end is None:
+            return None
+        try:
+            return max(0, int(end) - int(start) + 1)
+        except ValueError:
+            return None
+    if "withItems" in task:
+        return len(task["withItems"] or [])
+    if "withParam" in task:
+        items = _resolved(task["withParam"], outputs)
+        try:
+            return len(json.loads(items)) if items is not None else None
+        except (ValueError, TypeError):
+            return None
+    return 1
+
+
+def planned(workflow: dict[str, Any], outputs: dict[str, dict[str, str]],
+            tasks: set[str]) -> dict[str, int | None]:
+    """Containers each of ``tasks`` (DAG task names) runs, as far as known: summed over the
+    templates (parts) a task name appears in."""
+    out: dict[str, int | None] = {}
+    for template in (workflow.get("spec") or {}).get("templates", []):
+        for task in (template.get("dag") or {}).get("tasks", []):
+            name = task.get("name")
+            if name in tasks:
+                count = instances(task, outputs)
+                before = out.get(name, 0)
+                out[name] = None if count is None or before is None else before + count
+    return out
+
