@@ -123,3 +123,19 @@ def test_debug_node_runs_in_this_process(tmp_path: Path, monkeypatch, capfd) -> 
     with pytest.raises(RunError, match="no node"):
         Runner(tmp_path / "state", debug_node="Missing").start(
             NUMBERS, [NUMBER_ALGS], StorageSpec())
+
+
+def test_a_webhook_that_never_answers_is_tried_three_times_with_two_waits(monkeypatch) -> None:
+    """The retry waits between attempts, not after the last one (that only delayed the
+    exit handler)."""
+    import socket
+
+    from hkube2argo.runtime import webhooks
+
+    waits: list[float] = []
+    monkeypatch.setattr(webhooks.time, "sleep", waits.append)
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert webhooks.post(f"http://127.0.0.1:{port}/hook", {"a": 1}) is False
+    assert waits == [0.5, 1.0]

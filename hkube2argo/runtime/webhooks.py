@@ -43,7 +43,8 @@ def post(url: str, body: dict[str, Any], attempts: int = ATTEMPTS) -> bool:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             problem = str(getattr(exc, "reason", exc))
         print(f"hkube2argo: webhook {url} attempt {attempt + 1}: {problem}", file=sys.stderr)
-        time.sleep(min(2 ** attempt, 5) * 0.5)
+        if attempt + 1 < attempts:  # no wait after the last attempt: nothing follows it
+            time.sleep(min(2 ** attempt, 5) * 0.5)
     return False
 
 

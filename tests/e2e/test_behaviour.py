@@ -7,7 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -279,11 +278,12 @@ def test_node_ttl_expires(run: RunFn) -> None:
 
 
 def test_pipeline_ttl_stops_the_run(run: RunFn) -> None:
-    started = time.monotonic()
+    """The 10 s task is stopped by the 2 s pipeline ttl (how long stopping takes is printed
+    by bench/ttl_stop.py, never asserted: machines are shared)."""
     result = run("pipeline-ttl.yaml")
-    took = time.monotonic() - started
     assert result.status == "failed"
-    assert took < 9, f"the run took {took:.1f}s; the pipeline ttl is 2s"
+    assert (result.node, result.error) == ("Sleepy", "pipeline expired (ttl 2 s)")
+    assert result.document.get("data") is None  # Sleepy never returned its value
 
 
 # --- node kinds and algorithm languages ----------------------------------------------------
