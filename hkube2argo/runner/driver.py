@@ -213,6 +213,7 @@ def save_output(artifact: dict[str, Any], source: Path, store: Store) -> dict[st
         try:
             store.put(target, data)
         except Exception as exc:  # any client error: the wait container's error
-            raise ArtifactUploadFailed(f"failed to put file: {exc}") from None
+            what = "file" if source.is_file() else "directory"  # saveS3Artifact's words
+            raise ArtifactUploadFailed(f"failed to put {what}: {exc}") from None
         written[target] = len(data)
     return written
