@@ -56,8 +56,13 @@ def _files(path: Path) -> list[tuple[str, bytes, int]]:
             return [(i.filename, archive.read(i), 0o644) for i in archive.infolist()
                     if not i.is_dir()]
     with tarfile.open(path) as archive:
-        return [(m.name, archive.extractfile(m).read(), m.mode & 0o777)  # type: ignore[union-attr]
-                for m in archive.getmembers() if m.isfile()]
+        files = [(m.name.removeprefix("./"), archive.extractfile(m).read(),  # type: ignore[union-attr]
+                  m.mode & 0o777) for m in archive.getmembers() if m.isfile()]
+    top = f"{TOP}/"
+    if files and all(name.startswith(top) for name, _, _ in files):
+        # a pack of ours (a migrate bundle's code): its files, not a code/ folder in code/
+        files = [(name[len(top):], data, mode) for name, data, mode in files]
+    return files
 
 
 def pack(path: str | Path) -> bytes:

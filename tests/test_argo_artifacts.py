@@ -155,3 +155,12 @@ def test_codepack_unpack_matches_what_the_pod_sees(tmp_path) -> None:
     (source / "double.py").write_text("x")
     codepack.unpack(codepack.pack(source), tmp_path / "unpacked")
     assert (tmp_path / "unpacked" / "double.py").read_text() == "x"
+
+
+def test_repacking_a_pack_gives_the_same_pack(tmp_path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "range.py").write_text("x")
+    packed = codepack.pack(source)
+    (tmp_path / "range.tar.gz").write_bytes(packed)
+    assert codepack.pack(tmp_path / "range.tar.gz") == packed
