@@ -224,3 +224,23 @@ def test_without_the_workflow_argo_s_stop_wording_tells(tmp_path: Path, receiver
                             "phase": "Failed"}])
     _send_exit_hook(tmp_path, url, None, failures, monkeypatch)
     assert [b["status"] for _, b in got] == ["stopped", "stopped"]
+
+
+def test_failure_webhook_names_the_batch_beyond_tolerance_not_an_item(tmp_path: Path,
+                                                                       receiver) -> None:
+    # Argo's workflow.failures lists the failed items (tolerated, and first to end), their
+    # Retry and loop nodes and the DAG, quoted, in random order: the cause is the judge's
+    data = {"name": "judged", "webhooks": {"result": f"{receiver[0]}/result"},
+            "options": {"batchTolerance": 50},
+            "flowInput": {"items": [{"raise": "first"}, {"value": 2}, {"crash": True}]},
+            "nodes": [{"nodeName": "Items", "algorithmName": "probe",
+                       "input": ["#@flowInput.items"], "retry": {"policy": "OnCrash",
+                                                                "limit": 1}},
+                      {"nodeName": "Sum", "algorithmName": "echo", "input": ["@Items"]}]}
+    path = tmp_path / "judged.json"
+    path.write_text(json.dumps(data))
+    result = Runner(tmp_path / "s", workers=2).start(path, [E2E_ALGS], StorageSpec())
+    assert result.status == "failed"
+    (doc,) = [b for p, b in receiver[1] if p == "/result"]
+    assert doc["nodeName"] == "Items"
+    assert doc["error"].startswith("2/3 (67%) failed tasks, batch tolerance is 50%, error: ")

@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -119,25 +118,6 @@ def _descriptor(data: Any, source: str) -> Descriptor:
                 if desc.data == data:
                     return desc
     return Descriptor(data, Source(source))
-
-
-def _unpack(data: bytes, target: Path) -> None:
-    """Packed code into ``target`` (atomically: a half-unpacked folder is never seen)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(tmp, filter="data")
-            else:  # pragma: no cover - Python < 3.11.4
-                tar.extractall(tmp)  # our own deterministic pack
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another apply of the same code won
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _hint(diag: Diagnostic) -> Diagnostic:
@@ -251,7 +231,7 @@ class EmbeddedBackend:
                 store.put(key, data)
             target = self.code_dir / spec.name / digest
             if not target.is_dir():
-                _unpack(data, target)
+                codepack.unpack(data, target)
             stored["codePath"] = os.path.relpath(target, self.algorithms_dir)
             stored["fileInfo"] = {"fileExt": "tar.gz", "checksum": digest,
                                   "fileSize": len(data), "path": key}

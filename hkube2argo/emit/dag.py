@@ -69,6 +69,16 @@ class Unit:
     takes_flow_input: bool = False
 
 
+# Batch items (and wait-any groups) whose failures a tolerance judge counts. An item can
+# end Failed (the algorithm failed) or Error (pod deleted, artifact download or upload
+# failed: operator.go inferFailedReason). Argo's loop node takes the phase of its last
+# failed or errored item (dag.go executeDAGTask) and a dependent of ``dependencies``
+# accepts Failed only with continueOn.failed and Error only with continueOn.error
+# (ancestry.go expandDependency): with ``failed`` alone one errored item would omit the
+# judge and end the run in Error instead of applying batchTolerance.
+TOLERATE = m.ContinueOn(failed=True, error=True)
+
+
 def _task_unit(task: Task, templates: TemplateSet) -> Unit:
     looped = task.kind == "run" and task.loop is not None
     counts = [c for c in (task.loop if looped else None, task.total, *task.counts) if c]
@@ -90,7 +100,7 @@ def _task_unit(task: Task, templates: TemplateSet) -> Unit:
             name=task.key, template=templates.for_task(task), arguments=arguments,
             dependencies=depends or None,
             with_sequence=_sequence(resolve(task.loop)) if looped else None,
-            continue_on=m.ContinueOn(failed=True) if task.tolerate_failure else None)
+            continue_on=TOLERATE if task.tolerate_failure else None)
 
     return Unit(task.key, list(task.depends), counts, build,
                 takes_flow_input=task.kind == "prepare")
@@ -123,7 +133,7 @@ def _group_unit(group: Group, graph: JobGraph, templates: TemplateSet,
         dag_task = m.DAGTask(
             name=name, template=templates.for_task(task), arguments=_params(**arguments),
             dependencies=[local[d] for d in task.inner] or None,
-            continue_on=m.ContinueOn(failed=True))
+            continue_on=TOLERATE)
         if task.when_within is not None:
             param = size_of[name] = f"size-{name}"
             sizes.append((param, task.when_within))
@@ -154,7 +164,7 @@ def _group_unit(group: Group, graph: JobGraph, templates: TemplateSet,
             name=group.key, template=template.name or "",
             arguments=_params(index="{{item}}", **values, **passed),
             dependencies=depends or None,
-            with_sequence=_sequence(resolve(group.loop)), continue_on=m.ContinueOn(failed=True))
+            with_sequence=_sequence(resolve(group.loop)), continue_on=TOLERATE)
 
     return Unit(group.key, list(group.depends), [group.loop, *(c for _, c in sizes)], build,
                 extra=extra)
@@ -183,7 +193,7 @@ def _group_parts(name: str, tasks: list[m.DAGTask], size_of: dict[str, str],
             name=f"part-{j + 1}", template=f"{name}-part-{j + 1}",
             arguments=_params(**{p: _input(p) for p in ("index", *params)}),
             dependencies=[f"part-{k + 1}" for k in waits] or None,
-            continue_on=m.ContinueOn(failed=True)))
+            continue_on=TOLERATE))
     return calls, templates
 
 

@@ -431,7 +431,11 @@ class TemplateSet:
         hooks = thaw(self.plan.webhooks)
         config = {"pipeline": self.plan.name, "verbosity": self.plan.options.verbosity,
                   "progress": hooks.get("progress"), "result": hooks.get("result"),
-                  "nodes": {t.key: t.node for t in self.graph.tasks if t.node}}
+                  "nodes": {t.key: t.node for t in self.graph.tasks if t.node},
+                  # tasks whose failures the run tolerates (batch items, wait-any group
+                  # members): the failure webhook names another cause first
+                  "tolerated": sorted(t.key for t in self.graph.tasks
+                                      if t.tolerate_failure or t.group)}
         return m.Artifact(name="webhooks", path=f"{artifacts.ROOT}/raw/webhooks",
                           raw=m.RawArtifact(data=encode_raw(config)))
 

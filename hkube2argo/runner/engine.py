@@ -11,7 +11,6 @@ kept as an Argo Workflow file for them to read (``livestate.py``).
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import re
 import shutil
 import threading
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import livestate, tags
+from . import argonodes, livestate, tags
 from .daemons import Daemon, Daemons
 from .executor import SANDBOXED, Attempt, kill_running, run_container
 from .journal import Journal
@@ -117,17 +116,31 @@ class _DagRun:
         return values
 
     def _deps_ready(self, task: dict[str, Any]) -> str | None:
-        """None while waiting; "run" or "omit" once every dependency is final."""
+        """None while waiting; "run" or "omit" once every dependency is final. A
+        dependency must end in a phase its ``continueOn`` lets dependents accept
+        (ancestry.go ``expandDependency``); Omitted never is."""
         verdict = "run"
         for dep in task.get("dependencies") or []:
             outcome = self.state[dep].outcome
             if outcome is None:
                 return None
-            tolerant = (self.by_name[dep].get("continueOn") or {}).get("failed")
-            failed = outcome.phase in ("Failed", "Error") and not tolerant
-            if failed or outcome.phase == "Omitted":
+            if not argonodes.accepts(self.by_name[dep].get("continueOn"), outcome.phase):
                 verdict = "omit"
         return verdict
+
+    def _task_node(self, name: str) -> str:
+        """dag.go ``taskNodeName``: ``<DAG node>.<task>``."""
+        return f"{self.node}.{name}"
+
+    def _parents(self, task: dict[str, Any]) -> list[str]:
+        """dag.go ``connectDependencies``: the outbound nodes of the dependencies, or the
+        DAG's node for a root task."""
+        deps = task.get("dependencies") or []
+        if not deps:
+            return [self.node]
+        tree = self.engine.tree
+        return [o for dep in deps if self._task_node(dep) in tree.nodes
+                for o in tree.outbound(self._task_node(dep))]
 
     def _start(self, task: dict[str, Any]) -> None:
         st = self.state[task["name"]]
@@ -146,6 +159,7 @@ class _DagRun:
                 st.outcome = Outcome("Skipped", message="when condition was false")
                 self._skipped(task, "Skipped", f"when '{condition}' evaluated false")
                 return
+        parents = self._parents(task)
         items: list[str | None] = [None]
         if "withSequence" in task:
             seq = task["withSequence"]
@@ -157,13 +171,21 @@ class _DagRun:
                 st.outcome = Outcome("Skipped", message="Skipped, empty params")
                 self._skipped(task, "Skipped", st.outcome.message)
                 return
-        st.calls = [self._call(task, item, i) for i, item in enumerate(items)]
+            group = self._task_node(task["name"])  # the loop's TaskGroup node
+            self.engine.tree.add(group, "TaskGroup", task["template"], self.node,
+                                 display=task["name"], parents=parents)
+            parents = [group]
+        st.calls = [self._call(task, item, i, parents) for i, item in enumerate(items)]
 
     def _skipped(self, task: dict[str, Any], phase: str, message: str) -> None:
         self.engine.live.skipped(f"{self.path}/{task['name']}", f"{self.node}.{task['name']}",
                                  task["name"], task["template"], phase, message)
+        self.engine.tree.add(self._task_node(task["name"]), "Skipped", task["template"],
+                             self.node, phase=phase, message=message, display=task["name"],
+                             parents=self._parents(task))
 
-    def _call(self, task: dict[str, Any], item: str | None, index: int) -> _Call:
+    def _call(self, task: dict[str, Any], item: str | None, index: int,
+              parents: list[str]) -> _Call:
         scope = self._scope(item)
         args = task.get("arguments") or {}
         params = {p["name"]: tags.substitute(str(p.get("value", "")), scope)
@@ -179,7 +201,7 @@ class _DagRun:
         display = f"{task['name']}({index}:{item})" if item is not None else task["name"]
         return self.engine.invoke(task["template"], params, artifacts,
                                   f"{self.path}/{task['name']}{suffix}",
-                                  (f"{self.node}.{display}", display))
+                                  (f"{self.node}.{display}", display), self.node, parents)
 
     def advance(self) -> None:
         if self.outcome is not None:
@@ -194,27 +216,50 @@ class _DagRun:
                 results = [c.result() for c in st.calls]
                 if any(r is None for r in results):
                     continue
-                failed = [r for r in results if r.phase in ("Failed", "Error")]
+                failed = [r for r in results if r.phase in argonodes.FAILED]
+                if st.looped:  # the TaskGroup's phase: its last failed item's (dag.go)
+                    phase = argonodes.loop_phase([r.phase for r in results])
+                    self.engine.tree.mark(self._task_node(task["name"]), phase)
+                else:
+                    phase = results[0].phase if failed else "Succeeded"
                 if failed:
-                    st.outcome = Outcome("Failed", message=failed[0].message)
+                    st.outcome = Outcome(phase, message=failed[0].message)
                 else:
                     single = results[0] if len(results) == 1 and not st.looped else None
                     st.outcome = Outcome("Succeeded", outputs=single.outputs if single else {})
-            if st.outcome is not None and st.outcome.phase in ("Failed", "Error") \
-                    and not (task.get("continueOn") or {}).get("failed"):
+            if st.outcome is not None and st.outcome.phase in argonodes.FAILED \
+                    and not argonodes.continues(task.get("continueOn"), st.outcome.phase):
                 self.failed = True  # fail fast: start nothing new in this DAG
         if all(s.outcome is not None for s in self.state.values()):
+            phase = self._phase()
             bad = [(n, s.outcome) for n, s in self.state.items() if s.outcome
                    and (s.outcome.phase in ("Failed", "Error", "Omitted"))
-                   and not (self.by_name[n].get("continueOn") or {}).get("failed")]
+                   and not argonodes.continues(self.by_name[n].get("continueOn"),
+                                               s.outcome.phase)]
             failures = [(n, o) for n, o in bad if o.phase != "Omitted"]
-            if bad:
-                name, outcome = (failures or bad)[0]
-                self.outcome = Outcome("Failed", message=f"child '{name}' failed: "
-                                                         f"{outcome.message}")
+            if phase != "Succeeded":
+                name, outcome = (failures or bad or [("?", Outcome(phase))])[0]
+                self.outcome = Outcome(phase, message=f"child '{name}' failed: "
+                                                      f"{outcome.message}")
             else:
                 self.outcome = Outcome("Succeeded", outputs=self._outputs())
+            self.engine.tree.end_dag(self.node, self.outcome.phase,
+                                     [self._task_node(t) for t in self._targets()])
             self.engine.daemons.release(self.path)  # Argo: a DAG's daemons end with it
+
+    def _targets(self) -> list[str]:
+        """dag.go ``findLeafTaskNames``: the tasks no other task depends on, by name."""
+        needed = {d for t in self.tasks for d in t.get("dependencies") or []}
+        return sorted(t["name"] for t in self.tasks if t["name"] not in needed)
+
+    def _phase(self) -> str:
+        """The DAG's phase by dag.go ``assessDAGPhase``; a target that never got a node
+        (this runner starts nothing new after a failure) leaves it "Running", which
+        here, with every task final, can only follow a failure."""
+        phase = self.engine.tree.dag_phase(
+            self.node, [(t, self._task_node(t)) for t in self._targets()],
+            lambda t: self.by_name[t].get("continueOn"))
+        return "Failed" if phase == "Running" else phase
 
     def _outputs(self) -> dict[str, str]:
         """A DAG template's output parameters (``valueFrom.parameter`` over its tasks)."""
@@ -253,14 +298,18 @@ class Engine:
             folder.resolve() / livestate.FILE if beside else None, workflow, job_id)
         self.daemons = Daemons(store, self.live, lambda path, kind, phase, message:
                                self.on_event(Event(path, kind, phase, message)))
+        self.tree = argonodes.NodeTree(job_id)  # Argo's status.nodes (argonodes.py)
+        self.status = "Failed"  # the workflow's phase once the DAG ended
         self.containers: dict[str, Outcome] = {}
         self.stats: dict[str, Any] = {"containers": 0, "attempts": 0, "bytes_in": 0,
                                       "bytes_out": 0, "reused": 0, "read_by_artifact": {}}
         self._lock = threading.Lock()
 
     def invoke(self, name: str, params: dict[str, str], artifacts: dict[str, dict[str, Any]],
-               path: str, node: tuple[str, str]) -> _Call:
-        """``node``: Argo's node name and display name, for the live state."""
+               path: str, node: tuple[str, str], boundary: str | None = None,
+               parents: list[str] = ()) -> _Call:  # type: ignore[assignment]
+        """``node``: Argo's node name and display name; ``boundary``: the DAG node it
+        runs in, ``parents``: the nodes it hangs under (argonodes.py)."""
         template = self.templates[name]
         declared = template.get("inputs", {}).get("parameters") or []
         values = {}
@@ -272,26 +321,36 @@ class Engine:
             else:
                 raise tags.Unresolved(f"{path}: input parameter {p['name']} not given")
         if "dag" in template:
+            self.tree.add(node[0], "DAG", name, boundary, display=node[1], parents=list(parents))
             return _Call(dag=_DagRun(self, template, values, artifacts, path, node[0]))
         hook = path.startswith("hooks/") and path != "hooks/exit"
         if template.get("daemon") or hook:  # never journalled: a resumed run starts it again
             self.live.pod(path, *node, name, values)
+            self.tree.add(node[0], "Pod", name, boundary, display=node[1], parents=list(parents))
             daemon = self.daemons.start(self._resolve(template, values, 0), artifacts, path,
                                         self._folder(path, 0), hook=hook)
+            tree_node = node[0]
+            daemon.ended.add_done_callback(
+                lambda f: self.tree.mark(tree_node, f.result()[0], f.result()[1]))
             if not hook:
+                self.tree.nodes[node[0]].daemoned = True
                 return _Call(daemon=daemon)
             ended: cf.Future[Outcome] = cf.Future()
             daemon.ended.add_done_callback(
                 lambda f: ended.set_result(Outcome(f.result()[0], message=f.result()[1])))
             return _Call(future=ended)
         done = self.journal.finished(path)
-        if done is not None:
+        if done is not None:  # resumed: one Succeeded pod stands for its attempts
             self.stats["reused"] += 1
             self.live.pod(path, *node, name, values, phase="Succeeded")
+            self.tree.add(node[0], "Pod", name, boundary, display=node[1],
+                          parents=list(parents), phase="Succeeded")
             return _Call(outcome=Outcome("Succeeded", outputs=done))
+        self.tree.add(node[0], "Retry" if template.get("retryStrategy") else "Pod", name,
+                      boundary, display=node[1], parents=list(parents))
         self.live.pod(path, *node, name, values)
         return _Call(future=self.pool.submit(self._container, template, values, artifacts,
-                                             path))
+                                             path, node, boundary))
 
     def _resolve(self, template: dict[str, Any], params: dict[str, str],
                  attempt_no: int) -> dict[str, Any]:
@@ -303,7 +362,10 @@ class Engine:
         return self.folder / "tasks" / _folder_name(path) / f"attempt-{attempt_no}"
 
     def _container(self, template: dict[str, Any], params: dict[str, str],
-                   artifacts: dict[str, dict[str, Any]], path: str) -> Outcome:
+                   artifacts: dict[str, dict[str, Any]], path: str,
+                   node: tuple[str, str] = ("", ""), boundary: str | None = None) -> Outcome:
+        """A container template's pods: one, or one per attempt under a Retry node
+        (``<name>(N)``), each with Argo's phase and message for how it ended."""
         # the retry limit and the deadline may be template variables: Argo reads both from
         # the template after substituting its inputs (operator.go executeTemplate,
         # workflowpod.go createWorkflowPod)
@@ -321,8 +383,14 @@ class Engine:
             resolved = self._resolve(template, params, attempt_no)
             folder = self._folder(path, attempt_no)
             task = path.rsplit("/", 1)[-1].split("(", 1)[0]
+            pod = node[0]
+            if strategy:  # operator.go: "<retry node>(N)", a child of the Retry node
+                pod = f"{node[0]}({attempt_no})"
+                self.tree.add(pod, "Pod", template["name"], boundary,
+                              display=f"{node[1]}({attempt_no})", parents=[node[0]])
             attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout,
                                              self.warm, in_process=task == self.debug_task)
+            self.tree.mark(pod, attempt.phase, attempt.message)
             with self._lock:
                 self.stats["attempts"] += 1
                 self.stats["bytes_in"] += attempt.bytes_in
@@ -330,18 +398,26 @@ class Engine:
                 by = self.stats["read_by_artifact"]
                 for name, size in attempt.read_by_artifact.items():
                     by[name] = by.get(name, 0) + size
-            self._pod_gc(folder, attempt.exit_code == 0)
-            if attempt.exit_code == 0:
+            self._pod_gc(folder, attempt.phase == "Succeeded")
+            if attempt.phase == "Succeeded":
                 outcome = Outcome("Succeeded", outputs=attempt.outputs, log=attempt.log)
                 self.journal.record(path, attempt.outputs, attempt.written)
                 break
             if self.stop.is_set():  # killed because the workflow's deadline passed
                 outcome = Outcome("Failed", message=self.stop_reason, log=attempt.log)
                 break
-            if not tags.should_retry(strategy, attempt_no, attempt.exit_code):
-                outcome = Outcome("Failed", message=attempt.message, log=attempt.log)
+            again, said = tags.retry_verdict(strategy, attempt_no, attempt.exit_code,
+                                             attempt.phase)
+            if not again:
+                outcome = Outcome(attempt.phase, message=attempt.message, log=attempt.log)
+                if strategy:
+                    self.tree.mark(node[0], attempt.phase, said or attempt.message)
                 break
             attempt_no += 1
+        if outcome.phase == "Succeeded":
+            self.tree.mark(node[0], "Succeeded")
+        elif not strategy or self.stop.is_set():
+            self.tree.mark(node[0], outcome.phase, outcome.message)
         with self._lock:
             self.stats["containers"] += 1
             self.containers[path] = outcome
@@ -382,13 +458,12 @@ class Engine:
                            (f"{self.job_id}.{display}", display))
 
     def _failures(self) -> str:
-        """Argo's ``workflow.failures``: the failed nodes with their messages."""
-        return json.dumps([{"displayName": path.rsplit("/", 1)[-1], "message": o.message,
-                            "phase": o.phase} for path, o in sorted(self.containers.items())
-                           if o.phase != "Succeeded" and not path.startswith("hooks/")])
+        """Argo's ``workflow.failures``, computed as the exit handler starts."""
+        return self.tree.failures()
 
     def run(self, arguments: dict[str, dict[str, Any]], timeout: float | None) -> Outcome:
         entry = self.templates[self.spec["entrypoint"]]
+        self.tree.add(self.job_id, "DAG", entry["name"], None, display=self.job_id)
         root = _DagRun(self, entry, {}, arguments, entry["name"], self.job_id)
         started = time.monotonic()
         self.live.start(entry["name"])
@@ -398,7 +473,9 @@ class Engine:
                   if name != "exit"]
         try:
             outcome = self._drive(root, started, timeout)
-            status = "Succeeded" if outcome.phase == "Succeeded" else "Failed"
+            # operator.go: the entry node's phase as workflow.status (Error stays Error)
+            status = outcome.phase if outcome.phase in ("Succeeded", "Error") else "Failed"
+            self.status = status
             self.live.root(outcome.phase)  # what a hook waits for to end itself
             # the exit handler runs once every triggered hook is fulfilled (operator.go
             # operate: "Check all hooks are completes") and every daemon is gone

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,14 @@ SANDBOXED = "/tmp/"
 
 @dataclass
 class Attempt:
+    """One pod. ``exit_code``: the main container's (-1 when it never ran), what a retry
+    expression reads as ``lastRetry.exitCode``. ``phase`` and ``message`` as Argo's
+    operator.go ``inferFailedReason`` words them: main failed -> Failed,
+    ``main: Error (exit code N): <termination message>``; the init container (input
+    artifacts) or the wait container (outputs) failed -> Error, ``init: ...``/``wait: ...``."""
+
     exit_code: int
+    phase: str = "Succeeded"
     outputs: dict[str, str] = field(default_factory=dict)
     message: str = ""
     log: Path | None = None
@@ -118,7 +126,27 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
                 RUNNING.discard(proc.pid)
     if code == -1:
         return code, "Pod was active on the node longer than the specified deadline"
-    return code, "" if code == 0 else f"Error (exit code {code})"
+    return code, ""
+
+
+TERMINATION_FILE = "termination-log"  # the pod's /dev/termination-log
+
+
+def _main_message(code: int, folder: Path) -> str:
+    """inferFailedReason for the main container: ``<name>: <reason> (exit code N)``, and
+    ``: <message>`` when the container left a termination message (the kubelet keeps
+    4096 bytes)."""
+    text = ""
+    with contextlib.suppress(OSError):
+        text = (folder / TERMINATION_FILE).read_bytes()[:4096].decode("utf-8", "replace")
+    message = f"main: Error (exit code {code})"
+    return f"{message}: {text}" if text else message
+
+
+def _sidecar_failed(container: str, error: str) -> str:
+    """The init or wait container exits 1 with its first error as termination message
+    (executor.go ``HandleError``)."""
+    return f"{container}: Error (exit code 1): {error}"
 
 
 def _load_inputs(template: dict[str, Any], artifacts: dict[str, dict[str, Any]],
@@ -178,26 +206,26 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
                   pool: WarmPool | None = None, in_process: bool = False) -> Attempt:
     """``template`` is already substituted; ``artifacts`` are the resolved inputs by name."""
     folder.mkdir(parents=True, exist_ok=True)
+    # a new pod starts with nothing (a resumed run may find a killed attempt's files)
+    shutil.rmtree(sandbox(folder, SANDBOXED), ignore_errors=True)
+    (folder / TERMINATION_FILE).unlink(missing_ok=True)
     started = time.monotonic()
     try:
         read = _load_inputs(template, artifacts, folder, store)
     except driver.ArtifactMissing as exc:
-        return Attempt(exit_code=-1, message=str(exc))
+        return Attempt(exit_code=-1, phase="Error", message=_sidecar_failed("init", str(exc)))
     env = _environment(template, folder)
+    env["H2A_TERMINATION_LOG"] = str(folder / TERMINATION_FILE)
     log = folder / "log.txt"
     exit_code, message = _spawn(_command(template["container"]), folder, env, log, timeout,
                                 pool, in_process)
-    attempt = Attempt(exit_code=exit_code, message=message, log=log,
-                      bytes_in=sum(read.values()), read_by_artifact=read)
+    if exit_code not in (0, -1):
+        message = _main_message(exit_code, folder)
+    attempt = Attempt(exit_code=exit_code, phase="Succeeded" if exit_code == 0 else "Failed",
+                      message=message, log=log, bytes_in=sum(read.values()),
+                      read_by_artifact=read)
+    errors: list[str] = []  # the wait container's, in its order: parameters, artifacts
     outputs = template.get("outputs", {})
-    for artifact in outputs.get("artifacts", []):
-        try:
-            written = driver.save_output(artifact, sandbox(folder, artifact["path"]), store)
-            attempt.bytes_out += sum(written.values())
-            attempt.written.extend(written)
-        except driver.ArtifactMissing as exc:
-            if exit_code == 0:
-                attempt.exit_code, attempt.message = -1, str(exc)
     for param in outputs.get("parameters", []):
         source = param.get("valueFrom", {})
         path = sandbox(folder, source["path"])
@@ -206,7 +234,19 @@ def run_container(template: dict[str, Any], artifacts: dict[str, dict[str, Any]]
             attempt.outputs[param["name"]] = text[:-1] if text.endswith("\n") else text
         elif "default" in source:
             attempt.outputs[param["name"]] = source["default"]
-        elif exit_code == 0:
-            attempt.exit_code, attempt.message = -1, f"output parameter {param['name']} missing"
+        else:
+            errors.append(f"output parameter {param['name']} missing")
+    failed_saves = ""
+    for artifact in outputs.get("artifacts", []):
+        try:
+            written = driver.save_output(artifact, sandbox(folder, artifact["path"]), store)
+            attempt.bytes_out += sum(written.values())
+            attempt.written.extend(written)
+        except driver.ArtifactMissing as exc:  # SaveArtifacts joins them: "<err>; "
+            failed_saves += f"{exc}; "
+    if failed_saves:
+        errors.append(failed_saves)
+    if errors and attempt.phase == "Succeeded":  # a failed main's message comes first
+        attempt.phase, attempt.message = "Error", _sidecar_failed("wait", errors[0])
     attempt.seconds = time.monotonic() - started
     return attempt

@@ -92,6 +92,7 @@ class RunResult:
     error: str | None = None
     log_tail: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""  # the Workflow's phase as Argo would end it: Succeeded, Failed, Error
 
 
 def new_job_id(generate_name: str) -> str:
@@ -315,6 +316,10 @@ class Runner:
         result = self._result(outcome, engine, job, store, job_id, started, took)
         result.folder = folder
         result.stats = {**engine.stats, "seconds": took}
+        result.phase = engine.status
+        # Argo's status.nodes for this run (argonodes.py), for debugging and tests
+        (folder / "nodes.json").write_text(json.dumps(engine.tree.status_nodes(), indent=1,
+                                                      ensure_ascii=False), encoding="utf-8")
         (folder / "result.json").write_text(json.dumps(result.document, indent=2,
                                                        ensure_ascii=False), encoding="utf-8")
         return result
@@ -356,7 +361,7 @@ def _node_names(manifests: Manifests) -> dict[str, str]:
 def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[str | None,
                                                                                str, str]:
     failed = [(path, o) for path, o in engine.containers.items()
-              if o.phase == "Failed" and not path.startswith("hooks/")]
+              if o.phase in ("Failed", "Error") and not path.startswith("hooks/")]
     # batch items are tolerated (continueOn): the cause is a plain task or a collect step
     causes = [(p, o) for p, o in failed if "(" not in p] or failed
     if not causes:

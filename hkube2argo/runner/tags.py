@@ -91,3 +91,29 @@ def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: in
         return True
     return all((exit_code == code) if op == "==" else (exit_code != code)
                for op, code in _retry_terms(expression))
+
+
+def retry_verdict(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int,
+                  phase: str) -> tuple[bool, str | None]:
+    """operator.go ``processNodeRetries`` after attempt ``attempt`` (from 0) ended in
+    ``phase`` (Failed or Error): whether to run another, and else the Retry node's message
+    (None: the last attempt's own). The checks in Argo's order: the policy for the phase
+    (``RetryPolicyActual``: OnFailure, or Always with an expression), the limit ("No more
+    retries left"), the expression on ``lastRetry.exitCode``."""
+    if not strategy:
+        return False, None
+    policy = strategy.get("retryPolicy") or ("Always" if strategy.get("expression")
+                                             else "OnFailure")
+    if policy not in ("Always", "OnFailure", "OnError"):
+        raise Unsupported(f"retryPolicy {policy}")
+    on_failed, on_error = policy in ("Always", "OnFailure"), policy in ("Always", "OnError")
+    if (phase == "Failed" and not on_failed) or (phase == "Error" and not on_error):
+        return False, None
+    if "limit" in strategy and attempt + 1 > int(str(strategy["limit"])):
+        return False, "No more retries left"
+    expression = strategy.get("expression")
+    if expression is not None and not all(
+            (exit_code == code) if op == "==" else (exit_code != code)
+            for op, code in _retry_terms(expression)):
+        return False, "retryStrategy.expression evaluated to false"
+    return True, None

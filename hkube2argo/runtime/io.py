@@ -29,10 +29,19 @@ def write_json(path: str, value: Any) -> None:
 
 
 def read_optional(path: str) -> Any | None:
-    """An envelope that may not exist (a parent that was skipped or crashed)."""
+    """A file that may be absent: an envelope of a parent that was skipped or crashed, or
+    an optional input artifact that was not found. Absent means no file, a directory, or
+    an empty file. Argo (workflowpod.go ``addInputArtifactsVolumes``) still mounts an
+    optional artifact that has a key, with ``subPath: <artifact name>`` of the
+    ``input-artifacts`` emptyDir; its executor skips the download (executor.go
+    ``loadArtifacts``: "Skipping optional input artifact that was not found"), and the
+    kubelet creates the missing subPath as an empty directory (argo-workflows#1503,
+    #5934). Argo v4.1's opt-in init-less pods leave nothing at the path instead."""
     try:
+        if os.path.isdir(path) or os.path.getsize(path) == 0:
+            return None
         return read_json(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 
 

@@ -109,6 +109,10 @@ def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
     alg = spec["algorithm"]
     # code algorithms get their code unpacked under the root; image algorithms carry it
     code_dir = os.path.abspath(os.environ.get("H2A_CODE_DIR") or layout.local(layout.CODE_DIR))
+    if os.path.isfile(code_dir):  # Argo renamed a one-file pack's file to the code path
+        return algorithm.Outcome(error=f"the algorithm's code arrived as a file at {code_dir}, "
+                                       "not a folder: its code was packed by an older "
+                                       "hkube2argo; apply the algorithm again")
     if alg.get("env") == "nodejs":
         return algorithm.run_node(code_dir, alg.get("entryPoint"), args, node.get("ttl"),
                                   os.environ.get("H2A_NODE", "node"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import urllib.error
@@ -48,19 +49,107 @@ def post(url: str, body: dict[str, Any], attempts: int = ATTEMPTS) -> bool:
     return False
 
 
-def _failure(failures: str, nodes: dict[str, str]) -> tuple[str | None, str]:
-    """Argo's ``workflow.failures`` JSON -> the failing HKube node and its message."""
+_GO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+               "\\": "\\", '"': '"', "'": "'"}
+
+
+def go_unquote(text: str) -> str:
+    """A Go string literal (``strconv.Quote``'s output) back to its text: the escapes of
+    JSON plus ``\\a \\v \\xHH \\UHHHHHHHH`` and octal, which JSON lacks."""
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise ValueError("not a quoted string")
+    body, out, i = text[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char != "\\":
+            out += char.encode("utf-8")
+            i += 1
+            continue
+        kind = body[i + 1]
+        if kind in _GO_ESCAPES:
+            out += _GO_ESCAPES[kind].encode("utf-8")
+            i += 2
+        elif kind in "uU":
+            width = 4 if kind == "u" else 8
+            out += chr(int(body[i + 2:i + 2 + width], 16)).encode("utf-8")
+            i += 2 + width
+        elif kind == "x":
+            out.append(int(body[i + 2:i + 4], 16))
+            i += 4
+        else:  # octal \NNN
+            out.append(int(body[i + 1:i + 4], 8))
+            i += 4
+    return out.decode("utf-8", "replace")
+
+
+def failures_list(text: str) -> list[dict[str, Any]]:
+    """Argo's ``{{workflow.failures}}``: ``strconv.Quote`` of the JSON list (operator.go;
+    Argo's docs: decode twice), ``"null"`` when nothing failed. The unquoted JSON list
+    is taken as well."""
+    value: Any = text.strip()
     try:
-        items = json.loads(failures) if failures else []
-    except json.JSONDecodeError:
-        items = []
-    for item in items:
-        name = item.get("displayName") or item.get("name") or ""
-        if name and not name.startswith(("pipeline", "part-")):
-            task = name.split("(", 1)[0]
-            node, text = nodes.get(task, task), item.get("message") or "failed"
-            return jobstatus.said_by(text, node, set(nodes.values()))
-    return None, "the pipeline failed"
+        if value.startswith('"'):
+            value = go_unquote(value)
+        value = json.loads(value) if value else None
+    except (ValueError, IndexError):
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+_ATTEMPT = re.compile(r"^(.*)\((\d+)\)$")  # a Retry node's attempt: "<name>(N)"
+
+
+def pick_failure(items: list[dict[str, Any]], tolerated: set[str]) -> dict[str, Any] | None:
+    """The failed pod that failed the run, whatever the list's order (a Go map's): pods
+    only (a Retry node's message is "No more retries left", a loop or DAG node's none),
+    the last attempt of a Retry node that failed (earlier attempts of one that then
+    succeeded are no failure), a task whose failures are not tolerated (a collect step,
+    a plain node) before a batch item's; then the earliest ``finishedAt``, then name."""
+    failed = [i for i in items if i.get("phase") in ("Failed", "Error")]
+    names = {str(i.get("displayName") or "") for i in failed}
+    attempts: dict[str, int] = {}
+    for name in names:
+        match = _ATTEMPT.match(name)
+        if match:
+            attempts[match.group(1)] = max(attempts.get(match.group(1), -1),
+                                           int(match.group(2)))
+
+    def parent_of(name: str) -> str:
+        """Its Retry node for an attempt, else itself."""
+        match = _ATTEMPT.match(name)
+        return match.group(1) if match and match.group(1) in attempts else name
+
+    pods = []
+    for item in failed:
+        name = str(item.get("displayName") or "")
+        if name in attempts or any(n.startswith(name + "(") for n in names if n != name):
+            continue  # a Retry node, or a loop node whose items are listed
+        match = _ATTEMPT.match(name)
+        if match and match.group(1) in attempts and (
+                match.group(1) not in names or int(match.group(2)) != attempts[match.group(1)]):
+            continue  # an attempt that was retried, or whose Retry node succeeded
+        pods.append(item)
+
+    def rank(item: dict[str, Any]) -> tuple[bool, str, str]:
+        name = str(item.get("displayName") or "")
+        base = parent_of(name)
+        item_like = "(" in base or base.split("(", 1)[0] in tolerated
+        return item_like, str(item.get("finishedAt") or "\uffff"), name
+
+    return min(pods, key=rank, default=None)
+
+
+def _failure(failures: str, nodes: dict[str, str],
+             tolerated: set[str] = frozenset()) -> tuple[str | None, str]:  # type: ignore[assignment]
+    """Argo's ``workflow.failures`` -> the failing HKube node and its message."""
+    candidates = [i for i in failures_list(failures)
+                  if str(i.get("displayName") or "").split("(", 1)[0] in nodes]
+    item = pick_failure(candidates, set(tolerated))
+    if item is None:
+        return None, "the pipeline failed"
+    task = str(item.get("displayName") or "").split("(", 1)[0]
+    node, text = nodes.get(task, task), item.get("message") or "failed"
+    return jobstatus.said_by(text, node, set(nodes.values()))
 
 
 def send(status: str, failures: str = "") -> int:
@@ -72,8 +161,8 @@ def send(status: str, failures: str = "") -> int:
     now = int(time.time() * 1000)
     job = os.environ.get("H2A_JOB_ID", "local")
     base = {"jobId": job, "pipeline": config["pipeline"], "timestamp": now}
-    node, error = _failure(failures, config.get("nodes", {})) if job_status == "failed" \
-        else (None, None)
+    node, error = _failure(failures, config.get("nodes", {}), set(config.get("tolerated", ()))) \
+        if job_status == "failed" else (None, None)
     if config.get("progress") and wanted >= LEVELS[level]:
         done = job_status in ("completed", "failed", "stopped")
         body = {**base, "status": job_status, "level": level,

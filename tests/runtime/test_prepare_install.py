@@ -93,3 +93,18 @@ def test_installed_runtime_runs_alone(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "task" / "counts" / "count").read_text() == "1"
     assert os.listdir(elsewhere) == []
+
+
+def test_prepare_without_a_parent_reads_the_empty_folder_argo_leaves(task: Task) -> None:
+    # an optional artifact with a key that was not found is still mounted (subPath of the
+    # input-artifacts emptyDir) and the kubelet creates the missing subPath as a folder
+    (task.root / "raw" / "parent-results.json").mkdir(parents=True)
+    prepare(task, {"nums": [1]}, ROUTES)
+    assert task.out("flowInput.json") == {"nums": [1]}
+
+
+def test_prepare_with_a_parent_merges_its_results(task: Task) -> None:
+    task.raw("parent-results.json", '{"data": [{"nodeName": "A", "result": 1}]}')
+    prepare(task, {"nums": [1]}, ROUTES)
+    assert task.out("flowInput.json") == {"nums": [1],
+                                          "parent": [{"nodeName": "A", "result": 1}]}
