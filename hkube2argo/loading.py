@@ -276,6 +276,31 @@ def too_deep(data: Any) -> Loc | None:
     return None
 
 
+# JSON's "\ud800" escapes (and YAML's) can give a string a lone UTF-16 surrogate, which no
+# UTF-8 text can hold: Kubernetes, Argo and object storage would all refuse or mangle it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = ("holds a lone UTF-16 surrogate (an escape such as \\ud800 that is not half of "
+               "a pair), which is not Unicode text and cannot be stored or sent")
+
+
+def not_unicode(data: Any) -> Loc | None:
+    """The first string (value or key) holding a lone surrogate, or None (iterative)."""
+    stack: list[tuple[Loc, Any]] = [((), data)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return loc
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    return (*loc, key)
+                stack.append(((*loc, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*loc, i), v) for i, v in enumerate(value))
+    return None
+
+
 def _sources(file: str, base: Loc, data: Any, lines: dict[Loc, int],
              finder: Callable[[], dict[Loc, int]] | None) -> list[Descriptor]:
     if isinstance(data, list):
@@ -303,6 +328,10 @@ def parse_text(text: str, file: str, fmt: str = "yaml") -> list[Descriptor]:
             out.extend(_sources(file, base, data, lines, None))
     if not out:
         raise ValidationFailed([Diagnostic("the file holds no descriptor", (), file)])
+    for desc in out:
+        bad = not_unicode(desc.data)
+        if bad is not None:
+            raise ValidationFailed([desc.source.diag(NOT_UNICODE, bad)])
     return out
 
 

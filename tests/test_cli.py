@@ -323,3 +323,19 @@ def test_lint_names_plain_strings_kubectl_reads_as_other_types(tmp_path: Path) -
     assert result.exit_code == 1
     assert "wf.yaml: line 3: plain 'y' is a string here" in result.output
     assert "plain '1e5'" in result.output and "0o7" not in result.output
+
+
+def test_kubernetes_objects_in_algorithm_files_are_checked_at_load_time(
+        tmp_path: Path, in_repo_root) -> None:
+    algorithm = tmp_path / "alg.yaml"
+    algorithm.write_text("name: echo\nalgorithmImage: x/echo:1\nvolumes:\n  - {}\n"
+                         "volumeMounts: [{}]\nalgorithmEnv:\n"
+                         "  TOKEN: {secretKeyRef: {name: creds}}\n")
+    result = run("compile", _write(tmp_path, A1), "-a", str(algorithm))
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{algorithm}:4: volumes[0]: 'name' is a required property" in result.output
+    assert f"{algorithm}:5: volumeMounts[0]: 'mountPath' is a required property" \
+        in result.output
+    assert f"{algorithm}:7: algorithmEnv.TOKEN.secretKeyRef: 'key' is a required property" \
+        in result.output

@@ -110,3 +110,28 @@ def test_too_deep_is_one_clear_error_whatever_the_parser(depth: int) -> None:
         with pytest.raises(ValidationFailed) as caught:
             parse_text(text, "deep." + fmt, fmt)
         assert "nested more than 100 levels deep" in caught.value.errors[0].message
+
+
+# --- text that is not Unicode (issue 12 D) -------------------------------------------------
+
+SURROGATES = [
+    ('{"name": "p", "description": "\\ud800"}', "description"),
+    ('{"name": "p", "flowInput": {"a": ["x\\udfff"]}}', "flowInput.a[0]"),
+    ('{"name": "p", "nodes": [{"input": ["\\ud800"]}]}', "nodes[0].input[0]"),
+    ('{"name": "alg", "cpu": "\\ud800"}', "cpu"),
+    ('{"name": "p", "flowInput": {"\\udc00": 1}}', "flowInput.\udc00"),
+]
+
+
+@pytest.mark.parametrize(("text", "where"), SURROGATES)
+def test_lone_surrogates_are_refused_where_they_are(text: str, where: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_text(text, "x.json", "json")
+    (diag,) = caught.value.diagnostics
+    assert "lone UTF-16 surrogate" in diag.message
+    assert str(diag).startswith(f"x.json: {where}: ") or f": {where}: " in str(diag)
+
+
+def test_a_surrogate_pair_is_plain_text() -> None:
+    (desc,) = parse_text('{"name": "p", "description": "\\ud83d\\ude00"}', "x.json", "json")
+    assert desc.data["description"] == "\U0001f600"
