@@ -19,17 +19,7 @@ from . import checks
 from .cron import CronError, to_argo
 from .diagnostics import Diagnostic, Loc, ValidationFailed
 from .grammar import parse_input
-from .loading import (
-    MAX_DEPTH,
-    NOT_UNICODE,
-    Descriptor,
-    Source,
-    expand_paths,
-    load_file,
-    load_many,
-    not_unicode,
-    too_deep,
-)
+from .loading import Descriptor, Source, expand_paths, first_problem, load_file, load_many
 from .models import Algorithm, Node, Options, Pipeline
 from .models.algorithm import fold_file_shape
 from .models.base import OpenHKubeModel
@@ -364,13 +354,9 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     data = desc.data
     if not isinstance(data, dict):
         return Validated(src, None, [src.diag("a pipeline descriptor must be an object")])
-    deep = too_deep(data)
-    if deep is not None:
-        return Validated(src, None, [src.diag(f"nested more than {MAX_DEPTH} levels deep",
-                                              deep)])
-    bad_text = not_unicode(data)
-    if bad_text is not None:
-        return Validated(src, None, [src.diag(NOT_UNICODE, bad_text)])
+    problem = first_problem(data)
+    if problem is not None:
+        return Validated(src, None, [src.diag(problem[1], problem[0])])
     pipeline, diags = _model_errors(Pipeline, data, src)
     diags.extend(_pipeline_warnings(data, src))
     if data.get("kind") == "stream":
