@@ -82,11 +82,15 @@ def load(path: PathLike) -> dict[str, Any]:
     return found[0].data  # type: ignore[no-any-return]
 
 
+class _Given(Source):
+    """The source of a descriptor given as a dict: its name is a label, never a path."""
+
+
 def _pipeline(pipeline: PipelineLike) -> Descriptor:
     if isinstance(pipeline, Mapping):
         name = pipeline.get("name")
-        return Descriptor(dict(pipeline), Source(f"<{name}>" if isinstance(name, str)
-                                                 else "<descriptor>"))
+        label = f"<{name[:64]}>" if isinstance(name, str) else "<descriptor>"
+        return Descriptor(dict(pipeline), _Given(label))
     found = load_file(pipeline)
     if len(found) != 1:
         raise ValidationFailed([Diagnostic(f"expected one descriptor, the file holds "
@@ -120,7 +124,8 @@ def _algorithm_paths(algorithms: AlgorithmsLike | None) -> Iterator[list[Path]]:
 @contextlib.contextmanager
 def _pipeline_file(desc: Descriptor) -> Iterator[Path]:
     """The pipeline as a file, for the stages that read files."""
-    if Path(desc.source.file).is_file() and not desc.source.base:
+    if not isinstance(desc.source, _Given) and not desc.source.base \
+            and Path(desc.source.file).is_file():
         yield Path(desc.source.file)
         return
     with tempfile.TemporaryDirectory(prefix="h2a-api-") as tmp:

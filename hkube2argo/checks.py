@@ -143,6 +143,8 @@ def check_references(nodes: Sequence[NodeView], flow_input: Any,
     for node in nodes:
         for at, message in node.parsed.errors:
             yield Finding((*node.loc, "input", *at), message)
+        for at, message in node.parsed.warnings:
+            yield Finding((*node.loc, "input", *at), message, "warning")
         has_batch = any(ref.is_batch for _, ref in node.parsed.refs)
         for at, ref in node.parsed.refs:
             loc = (*node.loc, "input", *at)

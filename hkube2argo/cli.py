@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__, lint, schemas
+from . import __version__, lint, schemas, serialize
 from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
@@ -123,7 +124,7 @@ def cluster_options(func):  # type: ignore[no-untyped-def]
                                                                "Never"]),
                      help="imagePullPolicy of every container "
                           f"[{DEFAULT.image_pull_policy}]."),
-        click.option("--limit-factor", type=float,
+        click.option("--limit-factor", type=click.FloatRange(min=0),
                      help="Limits = factor x requests; 0 sets no limits [2]."),
         click.option("--timezone", callback=_timezone,
                      help="IANA time zone of triggers.cron schedules (CronWorkflow "
@@ -147,7 +148,10 @@ def cluster_config(artifact_repository: str | None = None, **values: object) -> 
         if not configmap or not key:
             raise click.BadParameter("use CONFIGMAP:KEY", param_hint="--artifact-repository")
         values.update(artifact_repository_configmap=configmap, artifact_repository_key=key)
-    return DEFAULT.with_overrides(**values)
+    try:
+        return DEFAULT.with_overrides(**values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--limit-factor") from None
 
 
 @main.command(name="compile")
@@ -178,10 +182,13 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
         click.echo(output.text(), nl=False)
         return
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in output.files().items():
-        (folder / name).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {folder / name}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in output.files().items():
+            (folder / name).write_text(text, encoding="utf-8")
+            click.echo(f"wrote {folder / name}")
+    except OSError as exc:
+        raise click.BadParameter(_os_problem(exc, "cannot write"), param_hint="-o") from None
 
 
 def _storage(storage: str | None, endpoint: str | None, secure: bool) -> StorageSpec:
@@ -194,6 +201,23 @@ def _storage(storage: str | None, endpoint: str | None, secure: bool) -> Storage
     return StorageSpec(folder=Path(storage) if storage else None)
 
 
+def _os_problem(exc: OSError, what: str) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"{what}{where}: {exc.strerror or exc}"
+
+
+def _writable_folder(folder: Path, option: str) -> None:
+    """A folder the run writes into: made if missing; refused in words if it cannot be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(_os_problem(exc, "cannot create"), param_hint=option) \
+            from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise click.BadParameter(f"cannot write {folder}: permission denied",
+                                 param_hint=option)
+
+
 def _json_value(text: str) -> object:
     try:
         return json.loads(text)
@@ -204,12 +228,9 @@ def _json_value(text: str) -> object:
 def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
     """One parseable document: a run's result, or with --pipelines the list of every run's
     (the first, then those it triggered); YAML documents are separated by ``---``."""
-    import yaml
-
     documents = [r.document for r in results]
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True,
-                                      explicit_start=True), nl=False)
+    if fmt == "yaml":  # strings a YAML 1.1 reader would take for another type are quoted
+        click.echo("".join(f"---\n{serialize.dump(d)}" for d in documents), nl=False)
     else:
         value = documents if chained else documents[0]
         click.echo(json.dumps(value, indent=2, ensure_ascii=False))
@@ -272,6 +293,9 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
             sys.exit(1)
     if bool(from_job) != bool(nodes):
         raise click.UsageError("--from-job and --nodes go together")
+    _writable_folder(state_dir, "--state")
+    if storage and not storage.startswith("s3://"):
+        _writable_folder(Path(storage), "--storage")
     progress = Progress()
     runner = Runner(state_dir, workers, on_event=progress, warm=not cold, debug_node=debug_node,
                     on_warnings=_print_diagnostics, on_job=progress.job)
@@ -296,6 +320,9 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
         sys.exit(1)
     except RunError as exc:
         click.echo(f"hkube2argo run: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # the state or storage folder became unusable meanwhile
+        click.echo(f"hkube2argo run: {_os_problem(exc, 'cannot use')}", err=True)
         sys.exit(2)
     finally:
         progress.close()
@@ -338,18 +365,25 @@ def _run_triggered(runner: Runner, first: RunResult, folder: Path,
 @main.command(name="lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 def lint_command(files: tuple[str, ...]) -> None:
-    """Check Argo manifests strictly against Argo's own schemas (unknown fields rejected)."""
-    import yaml
+    """Check Argo manifests strictly against Argo's own schemas (unknown fields rejected),
+    and that every string reads as a string in kubectl's YAML decoder too."""
+    from .lint.reading import Unreadable, read_manifests
 
     failed = 0
     for name in files:
-        with open(name, encoding="utf-8") as handle:
-            try:
-                docs = [d for d in yaml.safe_load_all(handle) if d is not None]
-            except yaml.YAMLError as exc:
-                click.echo(f"{name}: invalid YAML: {exc}", err=True)
-                failed += 1
-                continue
+        try:
+            docs, misread = read_manifests(Path(name).read_bytes())
+        except Unreadable as exc:
+            click.echo(f"{name}: {exc}", err=True)
+            failed += 1
+            continue
+        except OSError as exc:
+            click.echo(f"{name}: cannot read: {exc.strerror}", err=True)
+            failed += 1
+            continue
+        for scalar in misread:
+            click.echo(f"{name}: {scalar}", err=True)
+            failed += 1
         for problem in lint.lint(docs):
             click.echo(f"{name}: {problem}", err=True)
             failed += 1

@@ -54,6 +54,12 @@ class ClusterConfig:
     workflow_ttl: int = 7 * 24 * 3600
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        factor = self.limit_factor
+        if not isinstance(factor, int | float) or not 0 <= factor < float("inf"):
+            raise ValueError(f"limit factor must be a finite number >= 0 (0: no limits), "
+                             f"not {factor!r}")
+
     def with_overrides(self, **changes: Any) -> ClusterConfig:
         """A copy with the given fields changed; None values mean "keep the default"."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

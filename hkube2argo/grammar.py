@@ -29,6 +29,10 @@ DATA_SOURCE = "dataSource"
 RESERVED_NODE_NAMES = (FLOW_INPUT, DATA_SOURCE)
 
 
+# A raw batch plans one task per item: #[0...4294967295] would plan four billion.
+MAX_RAW_ITEMS = 1_000_000
+
+
 class GrammarError(ValueError):
     """A string leaf that is a reference HKube users cannot write, or cannot have."""
 
@@ -134,7 +138,7 @@ def parse_raw_batch(text: str) -> tuple[RawSegment, ...]:
 
 def _split_target(body: str, text: str) -> tuple[str, tuple[str, ...]]:
     obj, dot, rest = body.partition(".")
-    if not dot:
+    if not dot or rest == "":  # "@A." is "@A" in HKube (an empty path is no path)
         return obj, ()
     path = tuple(rest.split("."))
     if any(seg == "" for seg in path):
@@ -152,7 +156,11 @@ def parse_leaf(text: str) -> Ref | None:
         raise GrammarError(f"'{text}': wait-any-batch (*#@) is not supported; HKube never "
                            "schedules such a node. Use *@ (one run per item) or #@ (batch)")
     if text.startswith("#["):
-        return Ref("rawBatch", text, raw=parse_raw_batch(text))
+        ref = Ref("rawBatch", text, raw=parse_raw_batch(text))
+        if ref.raw_count() > MAX_RAW_ITEMS:
+            raise GrammarError(f"'{text[:60]}' has {ref.raw_count():,} items; at most "
+                               f"{MAX_RAW_ITEMS:,} are supported (one task each)")
+        return ref
     if text.startswith("*@"):
         mode, body = "waitAny", text[2:]
     elif text.startswith("#@"):
@@ -212,12 +220,14 @@ class ParsedInput:
 
     refs: tuple[tuple[Loc, Ref], ...]
     errors: tuple[tuple[Loc, str], ...]
+    warnings: tuple[tuple[Loc, str], ...] = ()
 
 
 def parse_input(value: Any) -> ParsedInput:
     """Parse every string leaf; grammar errors are collected, not raised."""
     refs: list[tuple[Loc, Ref]] = []
     errors: list[tuple[Loc, str]] = []
+    warnings: list[tuple[Loc, str]] = []
     for loc, leaf in iter_leaves(value):
         try:
             ref = parse_leaf(leaf)
@@ -226,4 +236,7 @@ def parse_input(value: Any) -> ParsedInput:
             continue
         if ref is not None:
             refs.append((loc, ref))
-    return ParsedInput(tuple(refs), tuple(errors))
+            if ref.kind != "rawBatch" and not ref.path and leaf.endswith("."):
+                warnings.append((loc, f"'{leaf}' ends with a dot, which HKube ignores: it "
+                                      f"reads '{leaf[:-1]}'; write that"))
+    return ParsedInput(tuple(refs), tuple(errors), tuple(warnings))

@@ -7,7 +7,10 @@ task (HKube's batchTolerance, the summary for the results, re-indexing for ``#@`
 readers) unless it is *lean*: read only whole (``@Node``) by nodes that run once, which
 then judge its batchTolerance themselves, as does the results step. A node with several
 batch sources gets a ``--zip`` task; nodes tied by wait-any (``*@``) run together, item
-by item, in one looped group.
+by item, in one looped group. A wait-any node that cannot join its parents' group (it also
+waits for all of a parent, ``["*@A", "@A"]``, or joining would close a cycle) runs as its
+own loop over its parents' batch indices once they are all done: the same runs, with the
+same inputs, as HKube's (hkube-reference 4.2), only started later.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class _Builder:
         self.count_names: dict[tuple[str, tuple[Any, ...]], str] = {}
         # (producer, count) -> reader inboxes that get the size too (judging lean batches)
         self.size_to: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.fused = self._fusion()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -184,7 +188,6 @@ class _Builder:
                 checks[parent] = self.judge(parent, slot, key)
         if multi:
             self.zip_task(node, task, refs_spec)
-        self.wait_any_loop(node, task)
         if self.has_collect(node.name):
             collect = self.add(Task(key=self.collect_key(node.name), kind="collect",
                                     node=node.name, depends=[key], outputs=["count"]))
@@ -204,10 +207,10 @@ class _Builder:
                            slot=f"{slot}{MARK}summary", place="shared")
             self.results_slots.append(entry)
         for dep in node.parents:
-            if dep.relations == ("waitAny",):
+            if dep.relations == ("waitAny",) and node.name in self.fused:
                 continue  # the wait-any group orders these
             if "order" in dep.relations or "waitNode" in dep.relations \
-                    or not self.fans_out(dep.node):
+                    or "waitAny" in dep.relations or not self.fans_out(dep.node):
                 task.depends.append(self.done_key(dep.node))
         task.spec = self.run_spec(node, key, refs_spec)
         if checks:
@@ -272,24 +275,49 @@ class _Builder:
                    count=count if writes else None)
         task.loop = Count(task=producer, name=count)
 
-    def fused(self, node: PlanNode) -> bool:
-        """Wait-any children run item by item inside their parents' loop, unless they also
-        wait for the whole parent (``["*@A", "@A"]``: each item, after all of A)."""
-        waits = [p for p in node.parents if "waitAny" in p.relations]
-        pure = [p for p in waits if p.relations == ("waitAny",)]
-        if pure and len(pure) != len(waits):
-            raise CompileError(f"node '{node.name}' mixes *@ parents it also waits for fully "
-                               "(@) with *@ parents it does not; hkube2argo cannot run this "
-                               "shape yet")
-        return bool(pure)
+    # -- which wait-any nodes join their parents' loop ---------------------------------------
 
-    def wait_any_loop(self, node: PlanNode, task: Task) -> None:
-        if not node.wait_any or self.fused(node):
-            return
-        if len(node.wait_any) > 1:
-            raise CompileError(f"node '{node.name}' waits (*@ and @) for several batch nodes; "
-                               "hkube2argo cannot run this shape yet")
-        task.loop = self.tasks[self.key(node.wait_any[0])].loop  # same indices as the parent
+    @staticmethod
+    def _pure(node: PlanNode) -> bool:
+        """Every wait-any parent is read only item by item (no ``@`` on it as well)."""
+        return bool(node.wait_any) and all(
+            p.relations == ("waitAny",) for p in node.parents if "waitAny" in p.relations)
+
+    def _fusion(self) -> set[str]:
+        """The wait-any nodes that run inside their parents' looped group, item by item as
+        soon as the parents' item is done. A node that also waits for all of a parent
+        cannot (its items wait for the whole loop), nor one whose joining would make the
+        group wait for itself through another node (``["*@A", "@D"]`` with D after all of
+        A's group): those run as their own loop, after their parents (``_unfused_loop``)."""
+        candidates = [n.name for n in self.plan.nodes if self._pure(n)]
+        if _units_acyclic(self.plan, set(candidates)):
+            return set(candidates)
+        fused: set[str] = set()
+        for name in candidates:  # topological order: each joins if it can
+            if _units_acyclic(self.plan, fused | {name}):
+                fused.add(name)
+        return fused
+
+    def unfused_loop(self, node: PlanNode) -> Count:
+        """A wait-any node that runs after all of its wait-any parents: one item per batch
+        index of any of them (an index some parent lacks is skipped by the wrapper)."""
+        counts = [self.tasks[self.key(p)].loop for p in node.wait_any]
+        return self.max_count(counts, self.key(node.name), f"{self.key(node.name)}{MARK}max")
+
+    def max_count(self, counts: list[Count | None], reader: str, key: str) -> Count:
+        """The largest of several loop sizes: known now, or a ``max`` task's output."""
+        known = [c for c in counts if c is not None]
+        assert len(known) == len(counts), "a loop size is resolved before its readers"
+        distinct = list(dict.fromkeys(known))
+        if len(distinct) == 1:
+            return distinct[0]
+        if all(c.static is not None for c in distinct):
+            return Count(static=max(c.static or 0 for c in distinct))
+        counter = self.add(Task(key=key, kind="max", outputs=["count"], counts=distinct))
+        counter.depends = sorted({c.task for c in distinct if c.task})
+        counter.spec = {"mode": "max", "task": counter.key}
+        self.tasks[reader].depends.append(key)
+        return Count(task=counter.key, name="count")
 
     def zip_task(self, node: PlanNode, task: Task, refs_spec: list[dict[str, Any]]) -> None:
         zkey = self.zip_key(node.name)
@@ -341,16 +369,19 @@ class _Builder:
 
     # -- wait-any groups --------------------------------------------------------------------
 
-    def groups(self) -> list[Group]:
+    def group_members(self) -> list[list[str]]:
+        """The wait-any groups' members: each fused node with its wait-any parents,
+        transitively, in plan order."""
         links: dict[str, set[str]] = {n.name: set() for n in self.plan.nodes}
         for node in self.plan.nodes:
-            if not node.wait_any or not self.fused(node):
+            if node.name not in self.fused:
                 continue
             for parent in node.wait_any:
                 links[node.name].add(parent)
                 links[parent].add(node.name)
+        order = {n.name: i for i, n in enumerate(self.plan.nodes)}
         seen: set[str] = set()
-        groups = []
+        out = []
         for node in self.plan.nodes:  # topological order: roots come first
             if node.name in seen or not links[node.name]:
                 continue
@@ -363,13 +394,49 @@ class _Builder:
                 seen.add(name)
                 members.append(name)
                 stack.extend(sorted(links[name] - seen))
-            order = {n.name: i for i, n in enumerate(self.plan.nodes)}
             members.sort(key=order.__getitem__)
-            groups.append(self.group(members))
-        return groups
+            out.append(members)
+        return out
+
+    def groups(self) -> list[Group]:
+        """The wait-any groups, and the loops of wait-any nodes outside them, each resolved
+        after the loops it is made of (a group's roots may be such nodes, and such a node
+        may read a group)."""
+        memberships = self.group_members()
+        group_of = {m: i for i, members in enumerate(memberships) for m in members}
+        unfused = [n.name for n in self.plan.nodes if n.wait_any and n.name not in self.fused]
+
+        def unit(name: str) -> tuple[str, Any] | None:
+            if name in group_of:
+                return ("group", group_of[name])
+            return ("node", name) if self.nodes[name].wait_any else None
+
+        needs: dict[tuple[str, Any], set[tuple[str, Any]]] = {}
+        for name in unfused:
+            needs[("node", name)] = {u for p in self.nodes[name].wait_any
+                                     if (u := unit(p)) is not None}
+        for i, members in enumerate(memberships):
+            needs[("group", i)] = {("node", m) for m in members
+                                   if m not in self.fused and self.nodes[m].wait_any}
+        built: dict[int, Group] = {}
+        done: set[tuple[str, Any]] = set()
+        pending = list(needs)
+        while pending:
+            ready = [u for u in pending if needs[u] <= done]
+            assert ready, "wait-any loops depend on each other"
+            for item in ready:
+                kind, which = item
+                if kind == "node":
+                    task = self.tasks[self.key(which)]
+                    task.loop = self.unfused_loop(self.nodes[which])
+                else:
+                    built[which] = self.group(memberships[which])
+                done.add(item)
+            pending = [u for u in pending if u not in done]
+        return [built[i] for i in range(len(memberships))]
 
     def group(self, members: list[str]) -> Group:
-        roots = [m for m in members if not self.nodes[m].wait_any]
+        roots = [m for m in members if m not in self.fused]
         keys = [self.key(m) for m in members]
         gkey = f"{self.key(roots[0])}{MARK}each"
         if len(roots) == 1:
@@ -387,7 +454,8 @@ class _Builder:
             task = self.tasks[key]
             task.group = gkey
             task.loop = loop
-            task.inner = [self.key(p) for p in self.nodes[member].wait_any]
+            if member in self.fused:  # a root's wait-any parents (if any) are outside
+                task.inner = [self.key(p) for p in self.nodes[member].wait_any]
         for member in members:  # group members are never lean: each has its collect step
             self.tasks[self.collect_key(member)].depends = [gkey]
         return Group(key=gkey, members=keys, roots=[self.key(r) for r in roots], loop=loop)
@@ -450,6 +518,53 @@ def _thaw(value: Any) -> Any:
     from .plan import thaw
 
     return thaw(value)
+
+
+def _units_acyclic(plan: Plan, fused: set[str]) -> bool:
+    """Whether running each node of ``fused`` inside its wait-any parents' group leaves the
+    job graph acyclic. A group runs as one unit, and whoever needs all of a member waits for
+    the whole group: a member with any other dependency inside its own group, or a path
+    that leaves the group and comes back, would make the group wait for itself."""
+    owner = {n.name: n.name for n in plan.nodes}
+
+    def find(name: str) -> str:
+        while owner[name] != name:
+            owner[name] = owner[owner[name]]
+            name = owner[name]
+        return name
+
+    for name in sorted(fused):
+        for parent in plan.node(name).wait_any:
+            owner[find(parent)] = find(name)
+    edges: dict[str, set[str]] = {}
+    for node in plan.nodes:
+        unit = find(node.name)
+        edges.setdefault(unit, set())
+        for dep in node.parents:
+            if node.name in fused and dep.relations == ("waitAny",):
+                continue
+            other = find(dep.node)
+            if other == unit:
+                return False
+            edges[unit].add(other)
+    state: dict[str, int] = {}
+    for start in edges:
+        if state.get(start):
+            continue
+        stack = [(start, iter(edges[start]))]
+        state[start] = 1
+        while stack:
+            unit, deps = stack[-1]
+            nxt = next(deps, None)
+            if nxt is None:
+                state[unit] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return False
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(edges.get(nxt, ()))))
+    return True
 
 
 def _check_acyclic(tasks: Iterable[Task], groups: list[Group]) -> None:

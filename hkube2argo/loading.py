@@ -27,6 +27,10 @@ JSON_SUFFIXES = (".json",)
 DESCRIPTOR_SUFFIXES = YAML_SUFFIXES + JSON_SUFFIXES
 # Alias expansion can blow a small file up exponentially ("billion laughs").
 MAX_VALUES = 2_000_000
+# Descriptor files larger than this are refused before they are read: a compiled
+# Workflow, flowInput included, must fit Argo's 1 MiB object, and reading a 44 MB JSON
+# descriptor costs ~30 CPU-s and 2.6 GB (line numbers, models, checks).
+MAX_FILE_BYTES = 8 * 1024 * 1024
 # Deeper nesting than this is refused with a clear error rather than a RecursionError
 # somewhere downstream; no real descriptor comes near it.
 MAX_DEPTH = 100
@@ -230,8 +234,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# Learning a JSON file's lines costs a YAML parse of it all (~15 CPU-s for 7 MB): past
+# this size, messages about a JSON file name the field without its line.
+JSON_LINES_MAX = 1024 * 1024
+
+
 def _json_lines(text: str, file: str) -> dict[Loc, int]:
     """JSON is (nearly) YAML: reuse the YAML composer only to learn line numbers."""
+    if len(text) > JSON_LINES_MAX:
+        return {}
     try:
         docs = list(_yaml_documents(text, file))
     except ValidationFailed:
@@ -255,22 +266,37 @@ def _json_document(text: str, file: str) -> Any:
         list(_yaml_documents(text, file))  # stops at MAX_DEPTH, with the place and line
         raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", (),
                                            file)]) from None
-    deep = too_deep(data)
-    if deep is not None:
-        raise ValidationFailed([Diagnostic(f"nested more than {MAX_DEPTH} levels deep", deep,
-                                           file, _json_lines(text, file).get(deep))])
+    problem = first_problem(data)
+    if problem is not None:
+        where, message = problem
+        raise ValidationFailed([Diagnostic(message, where, file,
+                                           _json_lines(text, file).get(where))])
     return data
 
 
-def too_deep(data: Any) -> Loc | None:
-    """The first location nested deeper than MAX_DEPTH (iterative: no recursion limit)."""
+# JSON's "\ud800" escapes (and YAML's) can give a string a lone UTF-16 surrogate, which no
+# UTF-8 text can hold: Kubernetes, Argo and object storage would all refuse or mangle it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+NOT_UNICODE = ("holds a lone UTF-16 surrogate (an escape such as \\ud800 that is not half of "
+               "a pair), which is not Unicode text and cannot be stored or sent")
+
+
+def first_problem(data: Any) -> tuple[Loc, str] | None:
+    """The first place nested deeper than MAX_DEPTH or holding a string (value or key)
+    with a lone surrogate, with what is wrong; one iterative walk (no recursion limit)."""
     stack: list[tuple[Loc, Any]] = [((), data)]
     while stack:
         loc, value = stack.pop()
         if len(loc) > MAX_DEPTH:
-            return loc
-        if isinstance(value, dict):
-            stack.extend(((*loc, k), v) for k, v in value.items())
+            return loc, f"nested more than {MAX_DEPTH} levels deep"
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return loc, NOT_UNICODE
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    return (*loc, key), NOT_UNICODE
+                stack.append(((*loc, key), item))
         elif isinstance(value, list):
             stack.extend(((*loc, i), v) for i, v in enumerate(value))
     return None
@@ -284,8 +310,18 @@ def _sources(file: str, base: Loc, data: Any, lines: dict[Loc, int],
     return [Descriptor(data, Source(file, base, lines, finder))]
 
 
+def _too_large(size: float, file: str) -> ValidationFailed:
+    return ValidationFailed([Diagnostic(
+        f"the file is {size / 1024 / 1024:.1f} MiB; descriptors are read up to "
+        f"{MAX_FILE_BYTES // 1024 // 1024} MiB (a compiled Workflow, flowInput included, must "
+        "fit Argo's 1 MiB object): keep large data in object storage and pass its key",
+        (), file)])
+
+
 def parse_text(text: str, file: str, fmt: str = "yaml") -> list[Descriptor]:
     """Parse one file's text into descriptors; a top-level list holds several."""
+    if len(text) > MAX_FILE_BYTES:  # characters: at least as many bytes
+        raise _too_large(len(text), file)
     out: list[Descriptor] = []
     if fmt == "json":
         data = _json_document(text, file)
@@ -303,6 +339,11 @@ def parse_text(text: str, file: str, fmt: str = "yaml") -> list[Descriptor]:
             out.extend(_sources(file, base, data, lines, None))
     if not out:
         raise ValidationFailed([Diagnostic("the file holds no descriptor", (), file)])
+    if fmt != "json":  # JSON's walk is in _json_document
+        for desc in out:
+            problem = first_problem(desc.data)
+            if problem is not None:
+                raise ValidationFailed([desc.source.diag(problem[1], problem[0])])
     return out
 
 
@@ -310,6 +351,8 @@ def load_file(path: str | Path) -> list[Descriptor]:
     """Read a descriptor file; the suffix picks JSON, anything else is read as YAML."""
     p = Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_FILE_BYTES:
+            raise _too_large(p.stat().st_size, str(path))
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValidationFailed([Diagnostic("no such file", (), str(path))]) from None

@@ -19,15 +19,7 @@ from . import checks
 from .cron import CronError, to_argo
 from .diagnostics import Diagnostic, Loc, ValidationFailed
 from .grammar import parse_input
-from .loading import (
-    MAX_DEPTH,
-    Descriptor,
-    Source,
-    expand_paths,
-    load_file,
-    load_many,
-    too_deep,
-)
+from .loading import Descriptor, Source, expand_paths, first_problem, load_file, load_many
 from .models import Algorithm, Node, Options, Pipeline
 from .models.algorithm import fold_file_shape
 from .models.base import OpenHKubeModel
@@ -196,6 +188,10 @@ def _load_one(desc: Descriptor, src: Source, catalog: Catalog,
     catalog.diagnostics.extend(_algorithm_key_warnings(desc.data, src))
     if algorithm is None:
         return
+    kube = list(_kubernetes_problems(folded))
+    catalog.diagnostics.extend(src.diag(msg, loc) for loc, msg in kube)
+    if kube:
+        return
     unrunnable = algorithm.runnable_problems()
     catalog.diagnostics.extend(src.diag(msg, moved.get(field, (field,)))
                                for field, msg in unrunnable)
@@ -236,6 +232,47 @@ def _legacy(data: dict[str, Any], src: Source, out: list[Diagnostic]) -> dict[st
                             "Argo pods run the stored code or image, so it is ignored",
                             ("options", "devMode"), "warning"))
     return data
+
+
+# Fields HKube passes to Kubernetes as they are: checked here against the schema the
+# manifests are linted with (unknown keys rejected), so a bad one is a file:line error at
+# load time rather than a failure when the pipeline is compiled.
+_KUBERNETES_LISTS = {"volumes": ("io.k8s.api.core.v1.Volume", "{name: data, emptyDir: {}}"),
+                     "volumeMounts": ("io.k8s.api.core.v1.VolumeMount",
+                                      "{name: data, mountPath: /data}")}
+_ENV_FIELDS = ("algorithmEnv", "workerEnv")
+
+
+def _kubernetes_problems(folded: dict[str, Any]) -> Iterable[tuple[Loc, str]]:
+    from hera.workflows import models as m
+
+    from .lint import check_object
+
+    def problems(definition: str, value: Any, loc: Loc, shape: str,
+                 model: Any) -> Iterable[tuple[Loc, str]]:
+        found = check_object(definition, value)
+        for path, message in found[:3]:
+            yield (*loc, *path), f"{message} (a Kubernetes {definition.rsplit('.', 1)[1]} " \
+                                 f"such as {shape})"
+        if not found:
+            try:
+                model.model_validate(value)
+            except ValidationError as exc:
+                for err in exc.errors()[:3]:
+                    yield (*loc, *err["loc"]), f"{err['msg']} ({shape})"
+
+    models = {"volumes": m.Volume, "volumeMounts": m.VolumeMount}
+    for key, (definition, shape) in _KUBERNETES_LISTS.items():
+        items = folded.get(key)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            yield from problems(definition, item, (key, i), shape, models[key])
+    for key in _ENV_FIELDS:
+        env = folded.get(key)
+        for name, value in (env.items() if isinstance(env, dict) else ()):
+            if isinstance(value, dict):
+                yield from problems("io.k8s.api.core.v1.EnvVarSource", value, (key, name),
+                                    "{secretKeyRef: {name: creds, key: token}}",
+                                    m.EnvVarSource)
 
 
 def _algorithm_key_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:
@@ -317,10 +354,9 @@ def validate_descriptor(desc: Descriptor, algorithms: Catalog | None = None, *,
     data = desc.data
     if not isinstance(data, dict):
         return Validated(src, None, [src.diag("a pipeline descriptor must be an object")])
-    deep = too_deep(data)
-    if deep is not None:
-        return Validated(src, None, [src.diag(f"nested more than {MAX_DEPTH} levels deep",
-                                              deep)])
+    problem = first_problem(data)
+    if problem is not None:
+        return Validated(src, None, [src.diag(problem[1], problem[0])])
     pipeline, diags = _model_errors(Pipeline, data, src)
     diags.extend(_pipeline_warnings(data, src))
     if data.get("kind") == "stream":

@@ -251,3 +251,91 @@ def test_a_stored_pipeline_compiles_without_its_run_time_flow_input(in_repo_root
     assert failed.exit_code == 1
     assert "'nope' is not in the given algorithm files" in failed.stderr
     assert "'@flowInput.data' needs a flowInput" in failed.stderr
+
+
+# --- no tracebacks (issue 12 J) ----------------------------------------------------------
+
+A1 = "name: p\nnodes:\n  - {nodeName: A, algorithmName: echo, input: [1]}\n"
+ECHO = "examples/algorithms"
+
+
+def _refused(result, option: str, words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"Invalid value for {option}" in result.output and words in result.output
+
+
+def test_unusable_state_storage_and_output_folders_are_refused(tmp_path: Path,
+                                                               in_repo_root) -> None:
+    pipeline = _write(tmp_path, A1)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")  # a folder cannot be made here, even by root
+    _refused(run("run", pipeline, "-a", ECHO, "--state", str(blocker / "s")), "--state",
+             "Not a directory")
+    _refused(run("run", pipeline, "-a", ECHO, "--state", str(tmp_path / "state"),
+                 "--storage", str(blocker)), "--storage", "File exists")
+    _refused(run("compile", pipeline, "-a", ECHO, "-o", str(blocker / "out")), "-o",
+             "Not a directory")
+
+
+def test_an_unreadable_flow_input_file_is_refused(tmp_path: Path, in_repo_root) -> None:
+    bad = tmp_path / "flow.json"
+    for content, words in ((b"\xff{", "not UTF-8"), (b"{", "invalid JSON")):
+        bad.write_bytes(content)
+        result = run("run", _write(tmp_path, A1), "-a", ECHO, "--flow-input", str(bad),
+                     "--state", str(tmp_path / "state"))
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert words in result.output
+
+
+def test_a_negative_or_infinite_limit_factor_is_refused(tmp_path: Path, in_repo_root) -> None:
+    pipeline = _write(tmp_path, A1)
+    _refused(run("compile", pipeline, "-a", ECHO, "--limit-factor", "-1"), "'--limit-factor'",
+             "x>=0")
+    _refused(run("compile", pipeline, "-a", ECHO, "--limit-factor", "inf"), "--limit-factor",
+             "finite")
+
+
+def test_lint_refuses_non_utf8_and_alias_bombs_quickly(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"kind: Workflow\n\xff\xfe")
+    bomb = tmp_path / "bomb.yaml"
+    rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        rows.append(f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]")
+    bomb.write_text("\n".join(rows) + "\n")  # 9**9 values once expanded
+    result = run("lint", str(binary), str(bomb))
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "binary.yaml: not UTF-8 text" in result.output
+    assert "bomb.yaml: line 7: the document expands to more than 2000000 values" \
+        in result.output
+    assert len(result.output) < 1000
+
+
+def test_lint_names_plain_strings_kubectl_reads_as_other_types(tmp_path: Path) -> None:
+    manifest = tmp_path / "wf.yaml"
+    manifest.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"
+                        "metadata: {generateName: x-, annotations: {a: y, b: 1e5, c: '0o7'}}\n"
+                        "spec: {entrypoint: main, templates: []}\n")
+    result = run("lint", str(manifest))
+    assert result.exit_code == 1
+    assert "wf.yaml: line 3: plain 'y' is a string here" in result.output
+    assert "plain '1e5'" in result.output and "0o7" not in result.output
+
+
+def test_kubernetes_objects_in_algorithm_files_are_checked_at_load_time(
+        tmp_path: Path, in_repo_root) -> None:
+    algorithm = tmp_path / "alg.yaml"
+    algorithm.write_text("name: echo\nalgorithmImage: x/echo:1\nvolumes:\n  - {}\n"
+                         "volumeMounts: [{}]\nalgorithmEnv:\n"
+                         "  TOKEN: {secretKeyRef: {name: creds}}\n")
+    result = run("compile", _write(tmp_path, A1), "-a", str(algorithm))
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{algorithm}:4: volumes[0]: 'name' is a required property" in result.output
+    assert f"{algorithm}:5: volumeMounts[0]: 'mountPath' is a required property" \
+        in result.output
+    assert f"{algorithm}:7: algorithmEnv.TOKEN.secretKeyRef: 'key' is a required property" \
+        in result.output

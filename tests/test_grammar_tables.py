@@ -796,3 +796,47 @@ def test_s0_empty_containers_survive(value: list[Any]) -> None:
     as_json = json.loads(json.dumps(plan.to_json()))
     assert as_json["nodes"][0]["input"] == value
     assert as_json["flowInput"] == {"x": 1, "e": [], "o": {}}
+
+
+# --- issue 11, items 17 and 18 -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf", "kind", "read"), [
+    ("@A.", "node", "@A"), ("*@B.", "waitAny", "*@B"), ("#@A.", "nodeBatch", "#@A"),
+    ("@flowInput.", "flowInput", "@flowInput")])
+def test_a_trailing_dot_is_read_as_hkube_reads_it_with_a_warning(leaf: str, kind: str,
+                                                                 read: str) -> None:
+    ref = parse_leaf(leaf)
+    assert ref is not None and ref.kind == kind and ref.path == ()
+    parsed = parse_input([leaf])
+    assert parsed.errors == ()
+    ((at, message),) = parsed.warnings
+    assert at == (0,) and f"it reads '{read}'" in message
+
+
+def test_a_trailing_dot_plans_like_the_plain_reference() -> None:
+    nodes = [{"nodeName": "A", "algorithmName": "alg", "input": ["#[1,2]"]},
+             {"nodeName": "B", "algorithmName": "alg", "input": ["*@A."]},
+             {"nodeName": "C", "algorithmName": "alg", "input": ["@B."]}]
+    dotted = validate_descriptor(Descriptor({"name": "p", "nodes": nodes}, Source("p.yaml")))
+    assert dotted.plan is not None and len(dotted.warnings) == 2
+    plain = json.loads(json.dumps(nodes).replace('.\"', '\"'))
+    undotted = validate_descriptor(Descriptor({"name": "p", "nodes": plain}, Source("p.yaml")))
+    assert undotted.plan is not None
+    assert [n.refs for n in dotted.plan.nodes] != []
+    for a, b in zip(dotted.plan.nodes, undotted.plan.nodes, strict=True):
+        assert [(r.at, r.ref.kind, r.ref.node, r.ref.path) for r in a.refs] == \
+            [(r.at, r.ref.kind, r.ref.node, r.ref.path) for r in b.refs]
+        assert a.parents == b.parents
+
+
+@pytest.mark.parametrize(("literal", "ok"), [("#[1...1000000]", True), ("#[0...1000000]", False),
+                                             ("#[0...4294967295]", False),
+                                             ("#[1...600000, 1...400001]", False)])
+def test_raw_batches_over_a_million_items_are_refused(literal: str, ok: bool) -> None:
+    if ok:
+        ref = parse_leaf(literal)
+        assert ref is not None and ref.raw_count() == 1_000_000
+        return
+    with pytest.raises(GrammarError, match="at most 1,000,000 are supported"):
+        parse_leaf(literal)

@@ -98,3 +98,34 @@ def test_nodes_named_like_our_own_steps_keep_their_own_tasks(tmp_path) -> None:
     assert result.status == "completed"
     assert result.document["data"] == [{"nodeName": "results", "algorithmName": "double",
                                         "result": 16}]
+
+
+# --- wait-any nodes outside their parents' group (issue 12 A) ---------------------------
+
+
+def test_a_wait_any_node_that_also_waits_whole_runs_after_every_wait_any_parent() -> None:
+    graph = graph_of([node("A", "double", "#[1,2]"), node("B", "double", "#[3,4,5]"),
+                      node("C", "double", "*@A", "@A", "*@B")])
+    c = graph.task("C")
+    assert c.group is None
+    assert set(c.depends) == {"A--collect", "B--collect"}  # B too: C reads B's items
+    assert c.loop == jobgraph.Count(static=3)  # every batch index of A or B
+
+
+def test_a_wait_any_chain_through_a_whole_reader_is_grouped_from_that_reader() -> None:
+    # B waits for all of A (one run per A item), C runs item by item with B's items
+    graph = graph_of([node("A", "double", "#@flowInput.items"),
+                      node("B", "double", "@A", "*@A"), node("C", "double", "*@B")])
+    (group,) = graph.groups
+    assert group.members == ["B", "C"] and group.roots == ["B"]
+    assert "A--collect" in group.depends
+    assert graph.task("C").inner == ["B"] and graph.task("B").inner == []
+
+
+def test_joining_a_group_that_would_wait_for_itself_runs_the_node_after_it() -> None:
+    graph = graph_of([node("A", "double", "#[1,2]"), node("B", "double", "*@A"),
+                      node("D", "double", "@B"), node("E", "double", "*@A", "@D")])
+    (group,) = graph.groups
+    assert group.members == ["A", "B"]
+    e = graph.task("E")
+    assert e.group is None and set(e.depends) == {"A--collect", "D"}

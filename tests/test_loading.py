@@ -110,3 +110,56 @@ def test_too_deep_is_one_clear_error_whatever_the_parser(depth: int) -> None:
         with pytest.raises(ValidationFailed) as caught:
             parse_text(text, "deep." + fmt, fmt)
         assert "nested more than 100 levels deep" in caught.value.errors[0].message
+
+
+# --- text that is not Unicode (issue 12 D) -------------------------------------------------
+
+SURROGATES = [
+    ('{"name": "p", "description": "\\ud800"}', "description"),
+    ('{"name": "p", "flowInput": {"a": ["x\\udfff"]}}', "flowInput.a[0]"),
+    ('{"name": "p", "nodes": [{"input": ["\\ud800"]}]}', "nodes[0].input[0]"),
+    ('{"name": "alg", "cpu": "\\ud800"}', "cpu"),
+    ('{"name": "p", "flowInput": {"\\udc00": 1}}', "flowInput.\udc00"),
+]
+
+
+@pytest.mark.parametrize(("text", "where"), SURROGATES)
+def test_lone_surrogates_are_refused_where_they_are(text: str, where: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_text(text, "x.json", "json")
+    (diag,) = caught.value.diagnostics
+    assert "lone UTF-16 surrogate" in diag.message
+    assert str(diag).startswith(f"x.json: {where}: ") or f": {where}: " in str(diag)
+
+
+def test_a_surrogate_pair_is_plain_text() -> None:
+    (desc,) = parse_text('{"name": "p", "description": "\\ud83d\\ude00"}', "x.json", "json")
+    assert desc.data["description"] == "\U0001f600"
+
+
+# --- size (issue 12: a 44 MB descriptor took ~31 CPU-s and 2.6 GB) -------------------------
+
+
+def test_files_over_the_size_limit_are_refused_before_reading(tmp_path: Path) -> None:
+    from hkube2argo.loading import MAX_FILE_BYTES
+
+    big = tmp_path / "big.json"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written
+    with pytest.raises(ValidationFailed) as caught:
+        load_file(big)
+    (diag,) = caught.value.diagnostics
+    assert "descriptors are read up to 8 MiB" in diag.message
+    with pytest.raises(ValidationFailed, match="read up to 8 MiB"):
+        parse_text(" " * (MAX_FILE_BYTES + 1), "x.yaml")
+
+
+def test_a_large_json_file_is_not_parsed_twice_for_line_numbers() -> None:
+    from hkube2argo.loading import JSON_LINES_MAX
+
+    padding = ["x" * 100] * (JSON_LINES_MAX // 100)
+    text = json.dumps({"name": "p", "flowInput": {"pad": padding}, "nodes": [{"x": "\ud800"}]})
+    with pytest.raises(ValidationFailed) as caught:
+        parse_text(text, "x.json", "json")
+    (diag,) = caught.value.diagnostics
+    assert diag.loc == ("nodes", 0, "x") and diag.line is None

@@ -79,7 +79,7 @@ from ..emit.cron import cron_name
 from ..emit.dag import DagTooLarge
 from ..emit.events import event_source_name, sensor_name, submitted_workflows
 from ..emit.templates import EmitError
-from ..emit.workflow import API_VERSION, Manifests, flow_input_argument
+from ..emit.workflow import API_VERSION, Manifests, flow_input_argument, restore
 from ..jobgraph import CompileError
 from ..loading import Descriptor, Source
 from ..models import Algorithm, Pipeline
@@ -814,7 +814,7 @@ def _ours(key: str) -> bool:
 
 def _pipeline_name(workflow: dict[str, Any]) -> str:
     meta = workflow.get("metadata") or {}
-    return ((meta.get("annotations") or {}).get(NAME_ANNOTATION)
+    return (restore((meta.get("annotations") or {}).get(NAME_ANNOTATION) or "")
             or (meta.get("labels") or {}).get(PIPELINE_LABEL)
             or ((workflow.get("spec") or {}).get("workflowTemplateRef") or {}).get("name")
             or meta.get("name", ""))

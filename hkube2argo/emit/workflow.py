@@ -8,6 +8,7 @@ default ``flow-input`` artifact argument, encoded so Argo substitutes nothing in
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,23 +53,36 @@ def labels(plan: Plan) -> dict[str, str]:
     return out
 
 
-def _inert(text: str) -> str:
-    """User text in metadata that Argo may copy into runs: break up template tags (Argo has
-    no escape for them)."""
-    return text.replace("{{", "{ {")
+# Argo substitutes every ``{{`` in a Workflow's text (workflowMetadata too) and has no
+# escape for it. A zero-width space after each ``{`` that is followed by ``{`` (or by the
+# mark itself) leaves no ``{{`` anywhere and reads the same in the UI; ``restore`` removes
+# exactly the marks ``inert`` inserted, so the original is never lost.
+MARK = "\u200b"
+_NEEDS_MARK = re.compile("\\{(?=[{" + MARK + "])")
+
+
+def inert(text: str) -> str:
+    """User text in metadata that Argo may copy into runs, with no template tag left."""
+    return _NEEDS_MARK.sub("{" + MARK, text)
+
+
+def restore(text: str) -> str:
+    """The text ``inert`` was given."""
+    return text.replace("{" + MARK, "{")
+
 
 
 def annotations(plan: Plan) -> dict[str, str]:
     """What the Argo UI shows: title and description (v3.4.4+), and the HKube names."""
     out = {
-        "workflows.argoproj.io/title": _inert(plan.name),
-        f"{LABEL_DOMAIN}/pipeline-name": _inert(plan.name),
+        "workflows.argoproj.io/title": inert(plan.name),
+        f"{LABEL_DOMAIN}/pipeline-name": inert(plan.name),
         f"{LABEL_DOMAIN}/priority": str(plan.priority),
     }
     if plan.description:
-        out["workflows.argoproj.io/description"] = _inert(plan.description)
+        out["workflows.argoproj.io/description"] = inert(plan.description)
     if plan.tags:
-        out[f"{LABEL_DOMAIN}/tags"] = _inert(json.dumps(list(plan.tags), ensure_ascii=False))
+        out[f"{LABEL_DOMAIN}/tags"] = inert(json.dumps(list(plan.tags), ensure_ascii=False))
     return out
 
 

@@ -101,6 +101,20 @@ def validator(kind: str) -> Any:
     return cls(schema)
 
 
+@cache
+def _object_validator(definition: str) -> Any:
+    return Draft202012Validator({"$ref": f"#/definitions/{definition}",
+                                 "definitions": _definitions("argo-workflows")})
+
+
+def check_object(definition: str, value: Any) -> list[tuple[tuple[Any, ...], str]]:
+    """(path, message) of every strict-schema problem of one Kubernetes object (such as
+    ``io.k8s.api.core.v1.Volume``) that a descriptor passes through to a manifest."""
+    errors = _object_validator(definition).iter_errors(value)
+    return [(tuple(e.absolute_path), e.message)
+            for e in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])]
+
+
 def lint(documents: Iterable[dict[str, Any]]) -> list[Problem]:
     """Every schema problem of every Argo document; other kinds are reported as such."""
     problems = []

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import io, layout
-from .values import project, succeeded, unwrap
+from .values import MISSING, lookup, project, succeeded, unwrap
 
 
 def _elements(envelope: dict[str, Any]) -> list[Any]:
@@ -35,6 +35,21 @@ def _elements(envelope: dict[str, Any]) -> list[Any]:
         return []
     value = unwrap(envelope)
     return value if isinstance(value, list) else []
+
+
+def missing_split(routes: list[dict[str, Any]], envelope: dict[str, Any]) -> str | None:
+    """The path a ``#@Node.path`` reader fans out over that this result lacks, as
+    ``a.b``; None when every such path exists. HKube's driver fails the pipeline there
+    (the path has no metadata: ``storage-parser.js`` reads ``metadata.size`` of null); a
+    path that exists but holds no array only gives an empty batch."""
+    if envelope.get("status") != "succeed":
+        return None
+    for route in routes:
+        path = route.get("path") or []
+        if route["place"] in ("split", "stage") and path \
+                and lookup(unwrap(envelope), path) is MISSING:
+            return ".".join(str(p) for p in path)
+    return None
 
 
 def write(routes: list[dict[str, Any]], envelope: dict[str, Any], index: int) -> None:

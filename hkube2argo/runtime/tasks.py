@@ -19,7 +19,9 @@ from .values import decode_raw, dumps, failed, succeeded, unwrap
 
 EXIT_OK = algorithm.EXIT_OK
 EXIT_ALGORITHM_ERROR = algorithm.EXIT_ALGORITHM_ERROR
-EXIT_TOLERANCE = 4  # a batch failed beyond its batchTolerance: the pipeline fails
+# the wrapper fails the pipeline itself, never retried: a batch failed beyond its
+# batchTolerance, or a #@Node.path reader's path is missing in the node's result
+EXIT_TOLERANCE = 4
 TASK_ID_ALPHABET = string.digits + string.ascii_lowercase
 
 
@@ -139,6 +141,14 @@ def run(spec: dict[str, Any], index: int) -> int:
             envelope = failed(f"the result is not JSON-serialisable: {exc}")
     else:
         envelope = failed(outcome.error)
+    missing = routes.missing_split(spec["routes"], envelope) if index == 0 else None
+    if missing is not None:
+        name = spec["node"]["nodeName"]
+        message = (f"unable to find {name}.{missing}: a child fans out over it (#@{name}."
+                   f"{missing}), and {name}'s result has no such path")
+        routes.write(spec["routes"], failed(message), index)
+        io.report_failure(name, message)
+        return EXIT_TOLERANCE  # the pipeline fails here, as in HKube: no retry helps
     routes.write(spec["routes"], envelope, index)
     if envelope["status"] != "succeed":
         io.report_failure(spec["node"]["nodeName"], envelope["error"])

@@ -431,3 +431,31 @@ def test_failed_plain_node_stops_the_pipeline(run: RunFn, tmp_path: Path) -> Non
     assert "data" not in result.document
     assert result.document["nodeName"] == "Fail"
 
+
+
+# --- #@Node.path missing in a plain node's result (issue 11, item 16) ---------------------
+
+
+def _path_pipeline(tmp_path: Path, path: str) -> Path:
+    data = {"name": "missing-path", "nodes": [
+        {"nodeName": "Range", "algorithmName": "probe",
+         "input": [{"value": {"items": [1, 2], "scalar": 5}}]},
+        {"nodeName": "B", "algorithmName": "echo", "input": [f"#@Range.{path}"]},
+        {"nodeName": "C", "algorithmName": "echo", "input": ["@B"]}]}
+    target = tmp_path / f"missing-{path}.yaml"
+    target.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return target
+
+
+def test_a_missing_batch_path_fails_the_pipeline_as_in_hkube(run: RunFn, tmp_path: Path) -> None:
+    result = run(_path_pipeline(tmp_path, "itmes"))  # a typo of "items"
+    assert result.status == "failed", describe(result)
+    assert result.node == "Range"
+    assert result.error.startswith("unable to find Range.itmes")
+    assert ran(result, "B") == []
+
+
+def test_a_batch_path_holding_no_array_is_an_empty_batch(run: RunFn, tmp_path: Path) -> None:
+    result = run(_path_pipeline(tmp_path, "scalar"))  # HKube: no items, B skipped
+    assert result.status == "completed", describe(result)
+    assert entries(result, "C") == [{"nodeName": "C", "algorithmName": "echo", "result": [[]]}]

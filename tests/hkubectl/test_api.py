@@ -69,3 +69,33 @@ def test_submit_status_wait_result(tmp_path: Path) -> None:
     assert api.result(job, state=state, environ=environ) == document
     with pytest.raises(api.NotFound, match="jobId nope Not Found"):
         api.status("nope", state=state, environ=environ)
+
+
+# --- a dict is never a path (issue 12 D) ----------------------------------------------------
+
+ECHO = Path(__file__).resolve().parents[2] / "examples" / "algorithms"
+
+
+def test_a_dict_pipeline_is_never_read_from_a_file_of_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("p", "<p>"):
+        Path(name).write_text("name: other\nnodes: [{nodeName: Z, algorithmName: echo}]\n")
+    pipeline = {"name": "p", "nodes": [{"nodeName": "A", "algorithmName": "echo",
+                                        "input": [1]}]}
+    manifests = api.compile(pipeline, ECHO)
+    assert manifests[1]["metadata"]["labels"]["hkube2argo.io/pipeline"] == "p"
+    assert any(t["name"] == "A" for t in manifests[1]["spec"]["templates"][0]["dag"]["tasks"])
+
+
+def test_a_dict_pipeline_with_a_very_long_name_is_not_taken_for_a_path() -> None:
+    pipeline = {"name": "p" * 300, "nodes": [{"nodeName": "A", "algorithmName": "echo"}]}
+    manifests = api.compile(pipeline, ECHO)  # was OSError: file name too long
+    assert manifests[0]["metadata"]["annotations"]["hkube2argo.io/pipeline-name"] == "p" * 300
+
+
+def test_surrogates_in_a_dict_pipeline_are_refused() -> None:
+    pipeline = {"name": "p", "description": "\ud800",
+                "nodes": [{"nodeName": "A", "algorithmName": "echo"}]}
+    with pytest.raises(api.ValidationFailed, match="lone UTF-16 surrogate"):
+        api.validate(pipeline)
