@@ -13,7 +13,6 @@ from . import __version__, lint, schemas
 from .compiler import compile_file
 from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
-from .emit.events import submitted_workflows
 from .emit.workflow import POD_GC
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
 from .lint import argo
@@ -182,9 +181,7 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
         click.echo(output.note(), err=True)
     if check_argo:
         report = _argo_check(lambda: argo.check_documents(
-            [*output.manifests.documents(),
-             *submitted_workflows(list(output.manifests.trigger_objects))],
-            name=str(pipeline), namespace=config.namespace))
+            output.manifests.documents(), name=str(pipeline), namespace=config.namespace))
         if not report.valid:
             click.echo(f"{len(report.problems)} problem(s) found by Argo's own validation; "
                        "nothing written", err=True)

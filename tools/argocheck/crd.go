@@ -230,7 +230,11 @@ func statusProblems(err error) []Problem {
 		if st.Details != nil && len(st.Details.Causes) > 0 {
 			out := make([]Problem, 0, len(st.Details.Causes))
 			for _, c := range st.Details.Causes {
-				out = append(out, Problem{Stage: stageSchema, Field: c.Field, Message: c.Message})
+				field := c.Field
+				if field == "<nil>" { // a cause about the whole object (field.Path nil)
+					field = ""
+				}
+				out = append(out, Problem{Stage: stageSchema, Field: field, Message: c.Message})
 			}
 			return out
 		}

@@ -240,12 +240,66 @@ func check(crds *crdSet, docs []document, namespace string) ([]Object, error) {
 			o.Problems = append(o.Problems, problems...)
 			o.Notes = append(o.Notes, notes...)
 		}
+		if o.Kind == "Sensor" {
+			problems, notes, err := checkSubmitted(crds, workflows, d.object)
+			if err != nil {
+				return nil, err
+			}
+			o.Problems = append(o.Problems, problems...)
+			o.Notes = append(o.Notes, notes...)
+		}
 		o.Status = "valid"
 		if len(o.Problems) > 0 {
 			o.Status = "invalid"
 		}
 	}
 	return objects, nil
+}
+
+// checkSubmitted checks the Workflows a Sensor's triggers create (argoWorkflow, or k8s with a
+// Workflow resource) as they would reach the cluster: through the API server's create path and
+// Argo's validation, in the Sensor's namespace when they name none (argo-events v1.9.11
+// pkg/sensors/triggers/argo-workflow/argo-workflow.go). Argo Events' own validation does not
+// look inside them. Trigger parameters that rewrite them at run time are not applied.
+func checkSubmitted(crds *crdSet, workflows *workflowChecker, sensor map[string]any) ([]Problem, []string, error) {
+	var problems []Problem
+	var notes []string
+	spec, _ := sensor["spec"].(map[string]any)
+	triggers, _ := spec["triggers"].([]any)
+	for i, t := range triggers {
+		trigger, _ := t.(map[string]any)
+		template, _ := trigger["template"].(map[string]any)
+		for _, kind := range []string{"argoWorkflow", "k8s"} {
+			typed, _ := template[kind].(map[string]any)
+			source, _ := typed["source"].(map[string]any)
+			resource, _ := source["resource"].(map[string]any)
+			if resource == nil || resource["kind"] != "Workflow" {
+				continue
+			}
+			apiVersion, _ := resource["apiVersion"].(string)
+			if !strings.HasPrefix(apiVersion, "argoproj.io/") {
+				continue
+			}
+			var wf map[string]any
+			if err := decode(resource, &wf); err != nil { // a copy: the checks change it
+				return nil, nil, err
+			}
+			served, err := crds.get("Workflow")
+			if err != nil {
+				return nil, nil, err
+			}
+			path := fmt.Sprintf("spec.triggers[%d].template.%s.source.resource", i, kind)
+			found := served.create(wf, metaString(sensor, "namespace"))
+			found = append(found, workflows.check("Workflow", wf)...)
+			for _, p := range found {
+				p.Field = strings.TrimSuffix(path+"."+p.Field, ".")
+				problems = append(problems, p)
+			}
+			name, _ := template["name"].(string)
+			notes = append(notes, fmt.Sprintf("also checked the Workflow trigger %q submits (%s)", name, path))
+		}
+	}
+	return problems, notes, nil
 }
 
 func printHuman(w io.Writer, objects []Object, invalid int) {
