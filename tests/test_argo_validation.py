@@ -32,6 +32,10 @@ ARGO_EXAMPLES = Path(__file__).resolve().parent / "argo_examples"
 ALGORITHMS = ROOT / "examples" / "algorithms"
 EXAMPLES = examples()
 
+# The first test may build argocheck through the session fixture: with cold Go caches that took
+# 19 minutes on a loaded 2-core machine (pyproject's per-test timeout is 10).
+pytestmark = pytest.mark.timeout(3600)
+
 
 def load_all(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
