@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from .config import DEFAULT, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
 from .emit.workflow import POD_GC
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
+from .lint import argo
 from .loading import load_file, load_flow_input
 from .plan import Plan
 from .runner.progress import Progress
@@ -162,9 +164,12 @@ def cluster_config(artifact_repository: str | None = None, **values: object) -> 
               help="Folder for <name>.workflowtemplate.yaml and <name>.workflow.yaml (and, "
                    "with triggers, <name>.cronworkflow.yaml and <name>.triggers.yaml), or - "
                    "for one multi-document stream on stdout.")
+@click.option("--check-argo", is_flag=True,
+              help="Validate the manifests with Argo's own code (the argocheck binary built "
+                   "from tools/argocheck) before writing them; nothing is written if it fails.")
 @cluster_options
 def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
-                    **options: object) -> None:
+                    check_argo: bool, **options: object) -> None:
     """Compile PIPELINE into an Argo WorkflowTemplate and Workflow; triggers.cron adds a
     CronWorkflow, triggers.pipelines an Argo Events Sensor (on the chart's shared
     EventSource)."""
@@ -178,6 +183,13 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
     _print_diagnostics(list(output.warnings))
     if output.note():
         click.echo(output.note(), err=True)
+    if check_argo:
+        report = _argo_check(lambda: argo.check_documents(
+            output.manifests.documents(), name=str(pipeline), namespace=config.namespace))
+        if not report.valid:
+            click.echo(f"{len(report.problems)} problem(s) found by Argo's own validation; "
+                       "nothing written", err=True)
+            sys.exit(1)
     if out == "-":
         click.echo(output.text(), nl=False)
         return
@@ -364,7 +376,10 @@ def _run_triggered(runner: Runner, first: RunResult, folder: Path,
 
 @main.command(name="lint")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-def lint_command(files: tuple[str, ...]) -> None:
+@click.option("--argo", "with_argo", is_flag=True,
+              help="Also validate with Argo's own code (the argocheck binary built from "
+                   "tools/argocheck): Argo's full CRDs, workflow/validate, Argo Events.")
+def lint_command(files: tuple[str, ...], with_argo: bool) -> None:
     """Check Argo manifests strictly against Argo's own schemas (unknown fields rejected),
     and that every string reads as a string in kubectl's YAML decoder too."""
     from .lint.reading import Unreadable, read_manifests
@@ -387,10 +402,31 @@ def lint_command(files: tuple[str, ...]) -> None:
         for problem in lint.lint(docs):
             click.echo(f"{name}: {problem}", err=True)
             failed += 1
+    if with_argo:
+        report = _argo_check(lambda: argo.check_files(files))
+        failed += len(report.problems)
     if failed:
         click.echo(f"{failed} problem(s)", err=True)
         sys.exit(1)
-    click.echo(f"{len(files)} file(s) valid")
+    click.echo(f"{len(files)} file(s) valid" + (" (also by Argo's own validation)"
+                                                 if with_argo else ""))
+
+
+def _argo_check(check: Callable[[], argo.ArgoReport]) -> argo.ArgoReport:
+    """Run Argo's own validation; its problems go to stderr. Exit 2 when it cannot run."""
+    try:
+        report = check()
+    except argo.ArgoCheckUnavailable as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    except argo.ArgoCheckFailed as exc:
+        click.echo(f"Argo's own validation could not run: {exc}", err=True)
+        sys.exit(2)
+    for note in report.notes():
+        click.echo(f"note: {note}", err=True)
+    for problem in report.problems:
+        click.echo(str(problem), err=True)
+    return report
 
 
 @main.command()

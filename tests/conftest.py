@@ -59,3 +59,39 @@ def s3_port() -> Iterator[int]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def argocheck() -> Path:
+    """The argocheck binary (tools/argocheck: Argo's own validation). With go on PATH it is
+    (re)built when missing or older than its sources: seconds once Go's caches are warm, and the
+    modules must be in the module cache already (no network in tests). Without go, the binary
+    hkube2argo would find is used, else the test skips."""
+    import os
+    import shutil
+
+    from hkube2argo.lint import argo
+
+    if os.environ.get(argo.ENV):
+        return argo.find()
+    go = shutil.which("go")
+    source = argo.SOURCE
+    if go and (source / "go.mod").is_file():
+        inputs = [*source.rglob("*.go"), source / "go.mod", source / "go.sum"]
+        newest = max(p.stat().st_mtime for p in inputs)
+        if not argo.BUILT.is_file() or argo.BUILT.stat().st_mtime < newest:
+            # tests never use the network: the modules come from .ci/run's download
+            env = {**os.environ, "GOPROXY": "off"}
+            proc = subprocess.run([go, "build", "-o", "bin/argocheck", "."], cwd=source,
+                                  env=env, capture_output=True, text=True, timeout=3600,
+                                  check=False)
+            if proc.returncode != 0 and "module lookup disabled" in proc.stderr:
+                pytest.skip("the Go modules of tools/argocheck are not downloaded (tests do "
+                            f"not use the network): run (cd {source} && go mod download)")
+            if proc.returncode != 0:
+                pytest.fail(f"go build in {source} failed:\n{proc.stderr[-3000:]}")
+        return argo.BUILT
+    try:
+        return argo.find()
+    except argo.ArgoCheckUnavailable as exc:
+        pytest.skip(f"go is not on PATH and no argocheck binary is built: {exc}")
