@@ -407,7 +407,7 @@ class Engine:
                 outcome = Outcome("Failed", message=self.stop_reason, log=attempt.log)
                 break
             again, said = tags.retry_verdict(strategy, attempt_no, attempt.exit_code,
-                                             attempt.phase)
+                                             attempt.phase, attempt.message)
             if not again:
                 outcome = Outcome(attempt.phase, message=attempt.message, log=attempt.log)
                 if strategy:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..runtime.algorithm import POD_DEADLINE_MESSAGE
 from . import driver
 from .store import Store
 from .tags import Unsupported
@@ -125,7 +126,7 @@ def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
             finally:
                 RUNNING.discard(proc.pid)
     if code == -1:
-        return code, "Pod was active on the node longer than the specified deadline"
+        return code, POD_DEADLINE_MESSAGE  # the kubelet's words; Argo's node message
     return code, ""
 
 

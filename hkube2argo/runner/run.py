@@ -32,6 +32,7 @@ from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
 from ..runtime import jobstatus, layout
+from ..runtime.algorithm import POD_DEADLINE_MESSAGE, TTL_MESSAGE
 from ..validate import load_algorithms, validate_with_algorithms
 from . import semaphores, support
 from .engine import Engine, Event, Outcome
@@ -370,6 +371,8 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
     task = path.rsplit("/", 1)[-1].split("(", 1)[0]
     tail = ""
     error = container.message
+    if error == POD_DEADLINE_MESSAGE:  # the ttl's backstop: still HKube's ttl expiry
+        error = f"{TTL_MESSAGE} (the algorithm did not stop: {error})"
     if engine.stop.is_set() and engine.stop_reason != "workflow stopped":
         return nodes.get(task, task), engine.stop_reason, ""
     node = nodes.get(task, task)
