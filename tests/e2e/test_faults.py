@@ -5,7 +5,11 @@ resumes of one job at once; the S3 store cut or frozen mid-run."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +18,7 @@ import pytest
 from hkube2argo.config import DEFAULT, ClusterConfig
 from hkube2argo.runner.run import Runner, RunResult, StorageSpec
 
-from .conftest import ALGORITHMS, describe
+from .conftest import ALGORITHMS, PIPELINES, describe
 
 LINUX = sys.platform.startswith("linux")
 
@@ -108,3 +112,87 @@ def test_emitted_retry_expression_reads_the_deadline_as_a_ttl_expiry(
               for k, (code, message) in attempt.items()}
     assert judged == retried
     assert tags.retry_verdict(strategy, 0, 4, "Failed")[0] is False  # beyond tolerance
+
+
+# --- E: the warm-worker server killed mid-run -------------------------------------------------
+
+
+def _zygotes() -> list[int]:
+    """The warm-worker servers this test process started."""
+    from hkube2argo.runner.reaper import children
+
+    found = []
+    for pid in children():
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"hkube2argo.runner.zygote" in command:
+            found.append(pid)
+    return found
+
+
+def _kill_zygote_after(state: Path, finished: int) -> threading.Thread:
+    """Once ``finished`` tasks are journalled, SIGKILL the warm-worker server."""
+
+    def kill() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            journals = list(state.glob("jobs/*/journal.jsonl"))
+            if journals and journals[0].read_text(encoding="utf-8").count("\n") >= finished:
+                for pid in _zygotes():
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not LINUX, reason="finds the server through /proc")
+@pytest.mark.parametrize("restarts", [3, 0], ids=["restarted", "cold-fallback"])
+def test_killed_warm_worker_server_does_not_end_the_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restarts: int) -> None:
+    """The server is started again (or, when it may not be, the remaining tasks run
+    cold) and the run completes with the data of an undisturbed run."""
+    from hkube2argo.runner import zygote
+
+    monkeypatch.setattr(zygote, "RESTARTS", restarts)
+    items = [{"sleep": 0.2, "value": i} for i in range(8)]
+    killer = _kill_zygote_after(tmp_path / "state", 2)
+    result = Runner(tmp_path / "state", 2).start(PIPELINES / "resume.yaml", [ALGORITHMS],
+                                                 StorageSpec(), flow_input={"items": items})
+    killer.join()
+    assert result.status == "completed", describe(result)
+    assert result.document["data"] == [{"nodeName": "Total", "algorithmName": "echo",
+                                        "result": [list(range(8))]}]
+
+
+# --- G: nothing an algorithm starts outlives its task -----------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not LINUX, reason="a child that calls setsid is found by a subreaper")
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+@pytest.mark.parametrize("kind", ["plain", "setsid"])
+def test_forking_algorithm_leaves_nothing_behind(tmp_path: Path, kind: str,
+                                                 warm: bool) -> None:
+    pids = tmp_path / "pids.txt"
+    result = go(tmp_path, pipeline(tmp_path, {"fork": kind, "pids": str(pids)}), warm=warm)
+    left = [int(p) for p in pids.read_text(encoding="utf-8").split()]
+    try:
+        assert result.status == "completed", describe(result)
+        assert len(left) == 1
+        assert not [p for p in left if _alive(p)], "the algorithm's child outlived its task"
+    finally:
+        for pid in left:  # only what this test's algorithm started
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -18,16 +18,23 @@ import time
 
 
 def _child(kind, pids):
-    pid = os.fork()
-    if pid:
-        return pid
+    """Leave a sleeping process behind; return once its pid is written."""
+    ready, told = os.pipe()
+    if os.fork():
+        os.close(told)
+        os.read(ready, 1)
+        os.close(ready)
+        return
     try:
+        os.close(ready)
         if kind == "setsid":
             os.setsid()
             if os.fork():  # a daemon's double fork: the grandchild is nobody's child
                 os._exit(0)
         with open(pids, "a", encoding="utf-8") as handle:
             handle.write(f"{os.getpid()}\n")
+        os.write(told, b"!")
+        os.close(told)
         time.sleep(300)
     finally:
         os._exit(0)
@@ -56,9 +63,7 @@ def start(args):
             value = [value]
         return value
     if "fork" in how:
-        child = _child(how["fork"], how["pids"])
-        if how["fork"] == "setsid":
-            os.waitpid(child, 0)  # the intermediate exits at once
+        _child(how["fork"], how["pids"])
         return "forked"
     if "mark" in how:
         with open(how["mark"], "a", encoding="utf-8"):

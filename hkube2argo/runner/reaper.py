@@ -1,0 +1,130 @@
+"""Nothing an algorithm starts outlives its task.
+
+On Argo a task is a container: when its main process ends, the container ends and every
+process in it goes too. Here a task is a process, so it runs under a supervisor (a warm
+worker's handler, or this module as a small process for ``--cold`` tasks) that
+
+- starts the task as the leader of its own session and process group, so a deadline or
+  ``exec stop`` kills it with the children it forked (``killpg``);
+- on Linux is a child subreaper (``prctl(PR_SET_CHILD_SUBREAPER)``): a process the task
+  left behind, even one that called ``setsid`` and double-forked as daemons do, is
+  re-parented to the supervisor instead of init, so it can be found and killed;
+- when the task ends (however it ends) kills its group, then every process re-parented
+  to it, until it has no child left.
+
+Elsewhere (no subreaper) only the task's process group is killed; a child that left the
+group with ``setsid`` survives there.
+
+``python -m hkube2argo.runner.reaper FD TIMEOUT COMMAND...`` supervises one command (the
+cold path): it writes ``{"pid": N}`` and then ``{"exit": code}`` as JSON lines to file
+descriptor FD, ``code`` being the exit code (128 + signal when a signal ended it) or -1 when
+the TIMEOUT (seconds; 0 = none) killed it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+DEADLINE = -1  # the exit "code" of a task killed at its timeout
+
+
+def become_subreaper() -> bool:
+    """Adopt the orphans of this process's descendants (Linux 3.4+); False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def children(pid: int | None = None) -> list[int]:
+    """The live children of a process (this one by default), from /proc."""
+    pid = pid or os.getpid()
+    found: list[int] = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as handle:
+                found.extend(int(p) for p in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def exit_code(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def kill_leftovers(group: int) -> None:
+    """Kill the task's process group, then every child of this process (the task's
+    orphans, re-parented here), until none is left. The task itself is already reaped."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+    while True:
+        for pid in children():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            os.waitpid(-1, 0)  # an orphan's own children are ours once it has exited
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def supervise(pid: int, timeout: float | None) -> int:
+    """Wait for the task ``pid`` (leader of its own group), killing the group at the
+    timeout; then kill what it left behind. Returns its exit code, or DEADLINE."""
+    end = time.monotonic() + timeout if timeout else None
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG if end else 0)
+        if done:
+            code = exit_code(status)
+            break
+        if end is not None and time.monotonic() > end:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            code = DEADLINE
+            break
+        time.sleep(0.002)
+    kill_leftovers(pid)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    """The cold path: supervise one command (see the module's docstring)."""
+    fd, timeout, command = int(argv[0]), float(argv[1]), argv[2:]
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    become_subreaper()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(fd)
+            os.setsid()
+            os.execvp(command[0], command)
+        finally:
+            os._exit(127)
+    os.write(fd, (json.dumps({"pid": pid}) + "\n").encode())
+    code = supervise(pid, timeout or None)
+    os.write(fd, (json.dumps({"exit": code}) + "\n").encode())
+    os.close(fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
