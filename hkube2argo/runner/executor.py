@@ -111,7 +111,7 @@ def _cold(command: list[str], folder: Path, env: dict[str, str], log: Path,
         with open(log, "wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "hkube2argo.runner.reaper", str(write),
-                 str(timeout or 0), sys.executable, *command[1:]],
+                 str(timeout or 0), str(os.getpid()), sys.executable, *command[1:]],
                 cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
                 pass_fds=(write,), start_new_session=True)
         os.close(write)

@@ -15,10 +15,13 @@ worker's handler, or this module as a small process for ``--cold`` tasks) that
 Elsewhere (no subreaper) only the task's process group is killed; a child that left the
 group with ``setsid`` survives there.
 
-``python -m hkube2argo.runner.reaper FD TIMEOUT COMMAND...`` supervises one command (the
-cold path): it writes ``{"pid": N}`` and then ``{"exit": code}`` as JSON lines to file
-descriptor FD, ``code`` being the exit code (128 + signal when a signal ended it) or -1 when
-the TIMEOUT (seconds; 0 = none) killed it.
+A task dies with its supervisor (``PR_SET_PDEATHSIG``), and a cold task's supervisor with
+the runner: a runner killed with ``kill -9`` leaves no task running on its own.
+
+``python -m hkube2argo.runner.reaper FD TIMEOUT RUNNER COMMAND...`` supervises one command
+(the cold path) for the runner of pid RUNNER: it writes ``{"pid": N}`` and then
+``{"exit": code}`` as JSON lines to file descriptor FD, ``code`` being the exit code
+(128 + signal when a signal ended it) or -1 when the TIMEOUT (seconds; 0 = none) killed it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ import signal
 import sys
 import time
 
-PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PR_SET_CHILD_SUBREAPER = 36
 DEADLINE = -1  # the exit "code" of a task killed at its timeout
 
 
@@ -44,6 +48,21 @@ def become_subreaper() -> bool:
         return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL this process when ``parent`` (its parent now) dies, even by ``kill -9``: a
+    task whose supervisor is gone has no one to report to or to clean up after it
+    (Linux; elsewhere nothing). Kept across ``exec``."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(128 + signal.SIGKILL)
 
 
 def children(pid: int | None = None) -> list[int]:
@@ -108,14 +127,17 @@ def supervise(pid: int, timeout: float | None) -> int:
 
 def main(argv: list[str]) -> int:
     """The cold path: supervise one command (see the module's docstring)."""
-    fd, timeout, command = int(argv[0]), float(argv[1]), argv[2:]
+    fd, timeout, runner, command = int(argv[0]), float(argv[1]), int(argv[2]), argv[3:]
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    die_with_parent(runner)
     become_subreaper()
+    me = os.getpid()
     pid = os.fork()
     if pid == 0:
         try:
             os.close(fd)
             os.setsid()
+            die_with_parent(me)
             os.execvp(command[0], command)
         finally:
             os._exit(127)

@@ -8,6 +8,7 @@ folder or an S3 bucket) under the same keys as on Argo.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -15,7 +16,7 @@ import secrets
 import shutil
 import string
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from ..plan import Plan
 from ..runtime import jobstatus, layout
 from ..runtime.algorithm import POD_DEADLINE_MESSAGE, TTL_MESSAGE
 from ..validate import load_algorithms, validate_with_algorithms
-from . import semaphores, support
+from . import joblock, semaphores, support
 from .engine import Engine, Event, Outcome
 from .journal import Journal
 from .store import LocalStore, S3Store, Store
@@ -222,15 +223,16 @@ class Runner:
         store = storage.open(self.state, self.config.bucket)  # fails before any job exists
         folder = self.state / "jobs" / job_id
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
-        (folder / "job.json").write_text(json.dumps({
-            "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
-            "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
-            "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
-        upload_code(plan, self.config, store)
-        if from_job:
-            self._reuse(plan, from_job, rerun, job_id, folder, store)
-        return self._execute(workflow, job_id, folder, store)
+        with _locked(folder, job_id):
+            (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
+            (folder / "job.json").write_text(json.dumps({
+                "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
+                "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
+                "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
+            upload_code(plan, self.config, store)
+            if from_job:
+                self._reuse(plan, from_job, rerun, job_id, folder, store)
+            return self._execute(workflow, job_id, folder, store)
 
     def _reuse(self, plan: Plan, old_job: str, rerun: Sequence[str], job_id: str,
                folder: Path, store: Store) -> None:
@@ -276,10 +278,12 @@ class Runner:
         folder = self.state / "jobs" / job_id
         if not (folder / "workflow.yaml").is_file():
             raise RunError(f"unknown job {job_id} (no {folder / 'workflow.yaml'})")
-        job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
-        workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
-        store = StorageSpec.from_json(job["storage"]).open(self.state, job["config"]["bucket"])
-        return self._execute(workflow, job_id, folder, store)
+        with _locked(folder, job_id):
+            job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+            workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
+            store = StorageSpec.from_json(job["storage"]).open(self.state,
+                                                               job["config"]["bucket"])
+            return self._execute(workflow, job_id, folder, store)
 
     def _execute(self, workflow: dict[str, Any], job_id: str, folder: Path,
                  store: Store) -> RunResult:
@@ -352,6 +356,16 @@ class Runner:
         if node:
             document["nodeName"] = node
         return RunResult(job_id, "failed", document, Path(), node, error, tail)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, job_id: str) -> Iterator[None]:
+    """This runner alone works on the job while it runs (``joblock``)."""
+    try:
+        with joblock.hold(folder):
+            yield
+    except joblock.JobBusy as busy:
+        raise RunError(f"job {job_id} is already running ({busy})") from None
 
 
 def _node_names(manifests: Manifests) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,9 +37,15 @@ class LocalStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        # unique per writer: two runs (or two threads) may write one key at once, e.g. the
+        # same algorithm's code; the last rename wins and no writer loses its temp file
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}."
+                             f"{secrets.token_hex(4)}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         folder = self._path(prefix)

@@ -67,9 +67,11 @@ def _handle(conn: socket.socket) -> None:
     reaper.become_subreaper()
     reader = conn.makefile("r", encoding="utf-8")
     request = json.loads(reader.readline())
+    handler = os.getpid()
     pid = os.fork()
     if pid == 0:
         conn.close()
+        reaper.die_with_parent(handler)
         _run_task(request)
     conn.sendall((json.dumps({"pid": pid}) + "\n").encode())  # so the runner can stop it
     code = reaper.supervise(pid, request.get("timeout"))

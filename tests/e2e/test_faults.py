@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -196,3 +197,93 @@ def test_forking_algorithm_leaves_nothing_behind(tmp_path: Path, kind: str,
         for pid in left:  # only what this test's algorithm started
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- F: one runner per job; temp files unique per writer ------------------------------------
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hkube2argo", "run", *args]
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
+def _wait_for(condition: Any, what: str, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert proc is None or proc.poll() is None, f"ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} in time"
+        time.sleep(0.02)
+
+
+def test_second_runner_of_a_job_is_refused(tmp_path: Path) -> None:
+    """A resume while the job runs, then two resumes at once of the killed job: one runs,
+    the other is told which process does; every item runs once. The items wait at a gate
+    the test opens, so the order of events does not depend on timing."""
+    state, marker, gate = tmp_path / "state", tmp_path / "marker.txt", tmp_path / "gate"
+    items = [{"gate": str(gate), "append": str(marker), "value": i} for i in range(6)]
+    path = tmp_path / "gated.json"
+    path.write_text(json.dumps({"name": "gated", "flowInput": {"items": items}, "nodes": [
+        {"nodeName": "Work", "algorithmName": "misbehave", "input": ["#@flowInput.items"]},
+        {"nodeName": "Total", "algorithmName": "echo", "input": ["@Work"]}]}),
+        encoding="utf-8")
+    first = subprocess.Popen(_cli(str(path), "-a", str(ALGORITHMS), "--state", str(state)),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        _wait_for(lambda: list(state.glob("jobs/*/journal.jsonl")), "prepare step", first)
+        job = next((state / "jobs").iterdir()).name
+        during = subprocess.run(_cli("--resume", job, "--state", str(state)),
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert during.returncode != 0
+        assert f"job {job} is already running (pid {first.pid})" in during.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    resumes = [subprocess.Popen(_cli("--resume", job, "--state", str(state), "--workers", "2"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    try:
+        _wait_for(lambda: any(p.poll() is not None for p in resumes), "refused resume")
+        loser = next(p for p in resumes if p.poll() is not None)
+        winner = next(p for p in resumes if p is not loser)
+        _, said = loser.communicate(timeout=10)
+        assert loser.returncode != 0
+        assert f"job {job} is already running (pid {winner.pid})" in said, said
+        gate.touch()
+        out, err = winner.communicate(timeout=120)
+        assert winner.returncode == 0, err
+    finally:
+        for proc in resumes:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert json.loads(out)["data"] == [{"nodeName": "Total", "algorithmName": "echo",
+                                        "result": [list(range(6))]}]
+    assert sorted(_lines(marker)) == [f"Work {i}" for i in range(1, 7)]  # each item once
+
+
+def test_concurrent_writers_of_one_key_do_not_collide(tmp_path: Path) -> None:
+    from hkube2argo.runner.store import LocalStore
+
+    store = LocalStore(tmp_path, "bucket")
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for i in range(200):
+                store.put("code/same.tar.gz", f"{n}-{i}".encode())
+        except BaseException as exc:  # collected for the assertion
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures[:3]
+    assert store.get("code/same.tar.gz").decode().endswith("-199")
+    assert store.list("code") == ["code/same.tar.gz"]
+    assert [p.name for p in (tmp_path / "bucket" / "code").iterdir()] == ["same.tar.gz"]

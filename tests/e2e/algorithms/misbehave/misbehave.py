@@ -6,6 +6,8 @@
 {"deep": depth}            return a list nested ``depth`` levels deep
 {"fork": "plain"|"setsid", "pids": path}  leave a child (same process group, or a new
                            session) that would sleep for minutes; its pid appended to path
+{"gate": path, "append": path, "value": v}  wait (at most a minute) until the gate file
+                           exists, append "<nodeName> <batchIndex>" to the other, return v
 {"mark": path}             create the file at path (so a test knows the task started);
                            with "sleep": seconds, sleep after that
 Anything else is returned as it is.
@@ -65,6 +67,13 @@ def start(args):
     if "fork" in how:
         _child(how["fork"], how["pids"])
         return "forked"
+    if "gate" in how:
+        end = time.monotonic() + 60
+        while not os.path.exists(how["gate"]) and time.monotonic() < end:
+            time.sleep(0.02)
+        with open(how["append"], "a", encoding="utf-8") as handle:
+            handle.write(f"{args['nodeName']} {args['batchIndex']}\n")
+        return how.get("value")
     if "mark" in how:
         with open(how["mark"], "a", encoding="utf-8"):
             pass
