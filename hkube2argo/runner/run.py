@@ -38,7 +38,7 @@ from ..validate import load_algorithms, validate_with_algorithms
 from . import joblock, semaphores, support
 from .engine import Engine, Event, Outcome
 from .journal import Journal
-from .store import LocalStore, S3Store, Store
+from .store import LocalStore, S3Store, Store, StoreLost
 from .tags import Unsupported
 
 ALPHABET = string.ascii_lowercase + string.digits
@@ -221,6 +221,10 @@ class Runner:
                 if param["name"] == PARENT_PARAMETER:
                     param["value"] = parent.job_id
         store = storage.open(self.state, self.config.bucket)  # fails before any job exists
+        try:
+            upload_code(plan, self.config, store)
+        except StoreLost as exc:
+            raise RunError(str(exc)) from None
         folder = self.state / "jobs" / job_id
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder, job_id):
@@ -229,9 +233,11 @@ class Runner:
                 "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
                 "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
                 "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
-            upload_code(plan, self.config, store)
             if from_job:
-                self._reuse(plan, from_job, rerun, job_id, folder, store)
+                try:
+                    self._reuse(plan, from_job, rerun, job_id, folder, store)
+                except StoreLost as exc:
+                    raise RunError(f"job {job_id} could not start: {exc}") from None
             return self._execute(workflow, job_id, folder, store)
 
     def _reuse(self, plan: Plan, old_job: str, rerun: Sequence[str], job_id: str,
@@ -346,10 +352,14 @@ class Runner:
         base = {"jobId": job_id, "pipeline": job["pipeline"], "startTime": int(started * 1000),
                 "timeTook": took}
         if outcome.phase == "Succeeded":
-            raw = store.get(f"{prefix}/{layout.results_key()}")
-            document = json.loads(raw) if raw else {"data": []}
-            document.update(base)
-            return RunResult(job_id, "completed", document, Path())
+            try:
+                raw = store.get(f"{prefix}/{layout.results_key()}")
+            except StoreLost as exc:
+                outcome = Outcome("Error", message=f"the results could not be read: {exc}")
+            else:
+                document = json.loads(raw) if raw else {"data": []}
+                document.update(base)
+                return RunResult(job_id, "completed", document, Path())
         node, error, tail = _failure(engine, job.get("nodes", {}), outcome)
         document = {**base, "status": "failed", "timestamp": int(time.time() * 1000),
                     "error": error}

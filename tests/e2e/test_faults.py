@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from hkube2argo.config import DEFAULT, ClusterConfig
 from hkube2argo.runner.run import Runner, RunResult, StorageSpec
 
 from .conftest import ALGORITHMS, PIPELINES, describe
+from .tcpproxy import TcpProxy
 
 LINUX = sys.platform.startswith("linux")
 
@@ -287,3 +289,98 @@ def test_concurrent_writers_of_one_key_do_not_collide(tmp_path: Path) -> None:
     assert store.get("code/same.tar.gz").decode().endswith("-199")
     assert store.list("code") == ["code/same.tar.gz"]
     assert [p.name for p in (tmp_path / "bucket" / "code").iterdir()] == ["same.tar.gz"]
+
+
+# --- I: the S3 store cut or frozen mid-run ------------------------------------------------------
+
+
+ACCESS, SECRET = "h2a-access", "h2a-secret"
+
+
+def _marked_items(tmp_path: Path, ttl: int | None = None) -> tuple[Path, Path]:
+    """A batch whose items mark a file when they start, then a node over all of them."""
+    mark = tmp_path / "started"
+    items = [{"mark": str(mark), "sleep": 0.3, "value": i} for i in range(6)]
+    descriptor: dict[str, Any] = {"name": "stored", "flowInput": {"items": items}, "nodes": [
+        {"nodeName": "Work", "algorithmName": "misbehave", "input": ["#@flowInput.items"]},
+        {"nodeName": "Total", "algorithmName": "misbehave", "input": ["@Work"]}]}
+    if ttl is not None:
+        descriptor["options"] = {"ttl": ttl}
+    path = tmp_path / "stored.json"
+    path.write_text(json.dumps(descriptor), encoding="utf-8")
+    return path, mark
+
+
+def _when_started(mark: Path, fault: Any) -> threading.Thread:
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fault()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def proxy(s3_port: int) -> Iterator[TcpProxy]:
+    """A TCP proxy in front of the session's moto server."""
+    front = TcpProxy(s3_port)
+    try:
+        yield front
+    finally:
+        front.close()
+
+
+def test_s3_cut_mid_run_ends_the_run_and_the_job_resumes(
+        tmp_path: Path, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    path, mark = _marked_items(tmp_path)
+    storage = StorageSpec(bucket="h2a-faults-cut", endpoint=f"127.0.0.1:{proxy.port}")
+    watcher = _when_started(mark, proxy.cut)
+    runner = Runner(tmp_path / "state", 2)
+    result = runner.start(path, [ALGORITHMS], storage)
+    watcher.join()
+    assert result.status == "failed", describe(result)
+    where = f"S3 at http://127.0.0.1:{proxy.port}"
+    assert result.error == (f"the storage failed: {where} is unreachable (the run's "
+                            f"--endpoint); the job can be resumed (--resume "
+                            f"{result.job_id}) once it is back")
+    saved = json.loads((result.folder / "result.json").read_text(encoding="utf-8"))
+    assert saved["status"] == "failed" and saved["error"] == result.error
+
+    proxy.restore()
+    resumed = runner.resume(result.job_id)
+    assert resumed.status == "completed", describe(resumed)
+    assert resumed.document["data"] == [{"nodeName": "Total", "algorithmName": "misbehave",
+                                         "result": list(range(6))}]
+
+
+def test_s3_frozen_mid_run_is_bounded_by_the_pipeline_ttl(tmp_path: Path,
+                                                          proxy: TcpProxy) -> None:
+    """The server accepts and never answers: the run ends at its ttl with HKube's reason
+    (before: over 420 s, the client's own timeouts), and the job resumes afterwards."""
+    path, mark = _marked_items(tmp_path, ttl=6)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
+    state = tmp_path / "state"
+    watcher = _when_started(mark, proxy.freeze)
+    run = subprocess.run(
+        _cli(str(path), "-a", str(ALGORITHMS), "--state", str(state), "--storage",
+             "s3://h2a-faults-frozen", "--endpoint", f"127.0.0.1:{proxy.port}"),
+        env=env, capture_output=True, text=True, timeout=120, check=False)
+    watcher.join()
+    assert proxy.frozen.is_set()
+    assert run.returncode == 1, run.stderr
+    document = json.loads(run.stdout)
+    assert document["status"] == "failed"
+    assert document["error"] == "pipeline expired (ttl 6 s)"
+    assert "Traceback" not in run.stderr
+
+    proxy.restore()
+    resumed = subprocess.run(_cli("--resume", document["jobId"], "--state", str(state)),
+                             env=env, capture_output=True, text=True, timeout=120,
+                             check=False)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["data"][0]["result"] == list(range(6))
