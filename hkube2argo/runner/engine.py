@@ -290,7 +290,7 @@ class Engine:
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
         self.stop_reason = "workflow stopped"
-        self.warm = WarmPool() if warm else None
+        self.warm = WarmPool(fresh=not warm)  # cold tasks too: it supervises them
         self.debug_task = debug_task
         # daemons and hooks beside the DAG (the progress reporter) read the live state
         beside = any(t.get("daemon") for t in self.spec["templates"]) or \
@@ -523,8 +523,7 @@ class Engine:
             self.daemons.wait()
             self.pool.shutdown(wait=True)
             self.live.close(status)
-            if self.warm is not None:
-                self.warm.close()
+            self.warm.close()
 
     def _drive(self, root: _DagRun, started: float, timeout: float | None) -> Outcome:
         while True:

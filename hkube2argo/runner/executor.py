@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime.algorithm import POD_DEADLINE_MESSAGE
-from . import driver
+from . import driver, reaper
 from .reaper import DEADLINE
 from .store import Store
 from .tags import Unsupported
@@ -110,7 +110,7 @@ def _cold(command: list[str], folder: Path, env: dict[str, str], log: Path,
     try:
         with open(log, "wb") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "hkube2argo.runner.reaper", str(write),
+                [sys.executable, "-I", "-S", reaper.__file__, str(write),
                  str(timeout or 0), str(os.getpid()), sys.executable, *command[1:]],
                 cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
                 pass_fds=(write,), start_new_session=True)
@@ -143,8 +143,9 @@ def _cold(command: list[str], folder: Path, env: dict[str, str], log: Path,
 def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
            timeout: float | None, pool: WarmPool | None,
            in_process: bool = False) -> tuple[int, str]:
-    """Run the task's command: forked from the warm pool when there is one (cold when the
-    pool is gone), else as a new process. Returns the exit code and Argo's message."""
+    """Run the task's command under the pool (forked warm, or a fresh interpreter for
+    ``--cold``), or under a supervisor of its own when the pool is gone. Returns the exit
+    code and Argo's message."""
     if in_process:
         code = _in_process(command, env, log)
     else:

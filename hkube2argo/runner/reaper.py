@@ -18,21 +18,21 @@ group with ``setsid`` survives there.
 A task dies with its supervisor (``PR_SET_PDEATHSIG``), and a cold task's supervisor with
 the runner: a runner killed with ``kill -9`` leaves no task running on its own.
 
-``python -m hkube2argo.runner.reaper FD TIMEOUT RUNNER COMMAND...`` supervises one command
-(the cold path) for the runner of pid RUNNER: it writes ``{"pid": N}`` and then
+``python -I -S .../reaper.py FD TIMEOUT RUNNER COMMAND...`` supervises one command (the
+cold path) for the runner of pid RUNNER (standard library only, and few imports: it starts
+once per cold task): it writes ``{"pid": N}`` and then
 ``{"exit": code}`` as JSON lines to file descriptor FD, ``code`` being the exit code
 (128 + signal when a signal ended it) or -1 when the TIMEOUT (seconds; 0 = none) killed it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import json
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PR_SET_CHILD_SUBREAPER = 36
@@ -82,6 +82,13 @@ def children(pid: int | None = None) -> list[int]:
     return found
 
 
+def _signal(kill: Callable[[int, int], None], target: int) -> None:
+    try:  # noqa: SIM105 - contextlib costs this short-lived process 10 ms to import
+        kill(target, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # gone already
+
+
 def exit_code(status: int) -> int:
     if os.WIFSIGNALED(status):
         return 128 + os.WTERMSIG(status)
@@ -91,12 +98,10 @@ def exit_code(status: int) -> int:
 def kill_leftovers(group: int) -> None:
     """Kill the task's process group, then every child of this process (the task's
     orphans, re-parented here), until none is left. The task itself is already reaped."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(group, signal.SIGKILL)
+    _signal(os.killpg, group)
     while True:
         for pid in children():
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+            _signal(os.kill, pid)
         try:
             os.waitpid(-1, 0)  # an orphan's own children are ours once it has exited
         except ChildProcessError:
@@ -115,8 +120,7 @@ def supervise(pid: int, timeout: float | None) -> int:
             code = exit_code(status)
             break
         if end is not None and time.monotonic() > end:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+            _signal(os.killpg, pid)
             os.waitpid(pid, 0)
             code = DEADLINE
             break
@@ -141,9 +145,9 @@ def main(argv: list[str]) -> int:
             os.execvp(command[0], command)
         finally:
             os._exit(127)
-    os.write(fd, (json.dumps({"pid": pid}) + "\n").encode())
+    os.write(fd, f'{{"pid": {pid}}}\n'.encode())  # JSON lines, as the warm handler says
     code = supervise(pid, timeout or None)
-    os.write(fd, (json.dumps({"exit": code}) + "\n").encode())
+    os.write(fd, f'{{"exit": {code}}}\n'.encode())
     os.close(fd)
     return 0
 

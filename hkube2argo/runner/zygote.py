@@ -7,9 +7,10 @@ environment, working folder and log, and exits. A task that crashes takes only i
 process down (HKube's hot workers, without sharing state between tasks).
 
 Protocol over a Unix socket, one connection per task: the client sends one JSON line
-``{"argv", "env", "cwd", "log", "timeout"}``; the zygote forks a handler, which forks the
-task, waits (killing it at the timeout) and answers ``{"exit": code}`` (signals as
-128 + signal, as a container runtime reports them).
+``{"argv", "env", "cwd", "log", "timeout", "fresh"}``; the zygote forks a handler, which
+forks the task (which execs a new interpreter when ``fresh``: ``--cold``), supervises it
+(``reaper``: killing it at the timeout, and what it leaves behind) and answers
+``{"exit": code}`` (signals as 128 + signal, as a container runtime reports them).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def _run_task(request: dict[str, Any]) -> None:
         sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if request.get("fresh"):  # --cold: a new interpreter, nothing inherited but this
+            os.execv(sys.executable, [sys.executable, "-m", "hkube2argo.runtime",
+                                      *request["argv"]])
         sys.argv = ["python -m hkube2argo.runtime", *request["argv"]]
         code = runtime_main.run_entry(request["argv"])
     except BaseException:  # setting up the task failed: report it as a crash
@@ -119,10 +123,13 @@ class WarmPool:
     or when it cannot start, :meth:`run` raises :class:`Unavailable` and the caller runs
     the task cold, so a run never fails for the pool's sake."""
 
-    def __init__(self) -> None:
+    def __init__(self, fresh: bool = False) -> None:
+        """``fresh``: each task execs a new interpreter (``--cold``) instead of running in
+        the forked, pre-imported one; it is still supervised by a handler."""
         import tempfile
         import threading
 
+        self.fresh = fresh
         self.folder = tempfile.mkdtemp(prefix="h2a-")  # short: socket paths max 108 bytes
         self._lock = threading.Lock()
         self.restarts = 0
@@ -187,7 +194,7 @@ class WarmPool:
             timeout: float | None, running: set[int] | None = None) -> int:
         """Run one task; ``running`` holds its process group while it runs."""
         request = (json.dumps({"argv": argv, "env": env, "cwd": cwd, "log": log,
-                               "timeout": timeout}) + "\n").encode()
+                               "timeout": timeout, "fresh": self.fresh}) + "\n").encode()
         while True:
             conn, seen = self._connect()
             with conn:

@@ -184,12 +184,22 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not LINUX, reason="a child that calls setsid is found by a subreaper")
-@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+@pytest.mark.parametrize("mode", ["warm", "cold", "no-pool"])
 @pytest.mark.parametrize("kind", ["plain", "setsid"])
-def test_forking_algorithm_leaves_nothing_behind(tmp_path: Path, kind: str,
-                                                 warm: bool) -> None:
+def test_forking_algorithm_leaves_nothing_behind(tmp_path: Path, kind: str, mode: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm tasks, cold ones (both supervised by the pool's handlers) and tasks run by the
+    stand-alone supervisor when the pool is unavailable."""
+    from hkube2argo.runner import zygote
+
+    if mode == "no-pool":
+        def unavailable(*_: Any, **__: Any) -> int:
+            raise zygote.Unavailable("test")
+
+        monkeypatch.setattr(zygote.WarmPool, "run", unavailable)
     pids = tmp_path / "pids.txt"
-    result = go(tmp_path, pipeline(tmp_path, {"fork": kind, "pids": str(pids)}), warm=warm)
+    result = go(tmp_path, pipeline(tmp_path, {"fork": kind, "pids": str(pids)}),
+                warm=mode == "warm")
     left = [int(p) for p in pids.read_text(encoding="utf-8").split()]
     try:
         assert result.status == "completed", describe(result)
