@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import traceback
@@ -135,11 +136,13 @@ class WarmPool:
         self.restarts = 0
         self.generation = 0
         self.broken = False
-        self._start()
+        self.proc: subprocess.Popen[str] | None = None
+        try:
+            self._start()
+        except (OSError, RuntimeError):  # tasks then run under supervisors of their own
+            self.broken = True
 
     def _start(self) -> None:
-        import subprocess
-
         self.path = os.path.join(self.folder, f"zygote-{self.generation}.sock")
         self.proc = subprocess.Popen([sys.executable, "-m", "hkube2argo.runner.zygote",
                                       self.path], stdout=subprocess.PIPE, text=True)
@@ -157,6 +160,7 @@ class WarmPool:
                 return not self.broken
             if self.broken:
                 return False
+            assert self.proc is not None
             if self.proc.poll() is None:  # alive but refusing (backlog full): wait a bit
                 time.sleep(0.05)
                 return True
@@ -227,8 +231,9 @@ class WarmPool:
     def close(self) -> None:
         import shutil
 
-        self.proc.kill()
-        self.proc.wait()
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
