@@ -172,6 +172,19 @@ def test_killed_warm_worker_server_does_not_end_the_run(
                                         "result": [list(range(8))]}]
 
 
+def test_warm_worker_server_that_cannot_start_is_not_a_crash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hkube2argo.runner import zygote
+
+    def broken(self: zygote.WarmPool) -> None:
+        raise RuntimeError("the warm worker pool did not start")
+
+    monkeypatch.setattr(zygote.WarmPool, "_start", broken)
+    result = go(tmp_path, pipeline(tmp_path, {"value": 7}))
+    assert result.status == "completed", describe(result)
+    assert result.document["data"][0]["result"] == {"value": 7}
+
+
 # --- G: nothing an algorithm starts outlives its task -----------------------------------------
 
 
