@@ -52,6 +52,9 @@ class ClusterConfig:
     # ttlStrategy.secondsAfterCompletion: Argo deletes a finished run this long after it
     # ended (exec status/result read the Workflow until then); 0: never.
     workflow_ttl: int = 7 * 24 * 3600
+    # A node's ttl is enforced by the wrapper; its template's activeDeadlineSeconds is
+    # ttl + this, a backstop for an algorithm that stops even the wrapper (not a chart value)
+    ttl_grace: int = 60
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

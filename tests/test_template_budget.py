@@ -13,8 +13,9 @@ import pytest
 
 from hkube2argo import lint
 from hkube2argo.compiler import compile_manifests
+from hkube2argo.config import DEFAULT
 from hkube2argo.diagnostics import ValidationFailed
-from hkube2argo.emit import dag, templates, workflow
+from hkube2argo.emit import dag, workflow
 from hkube2argo.loading import Descriptor, Source
 from hkube2argo.runner.run import Runner, StorageSpec
 from hkube2argo.validate import load_algorithms, validate_descriptor
@@ -88,16 +89,16 @@ def test_distinct_ttls_and_retry_limits_share_one_template() -> None:
     assert template["activeDeadlineSeconds"] == "{{inputs.parameters.deadline}}"
     assert template["retryStrategy"]["limit"] == "{{inputs.parameters.retry-limit}}"
     defaults = {p["name"]: p.get("default") for p in template["inputs"]["parameters"]}
-    assert defaults["deadline"] == str(1001 + templates.TTL_GRACE)
+    assert defaults["deadline"] == str(1001 + DEFAULT.ttl_grace)
     assert defaults["retry-limit"] == "2"
     tasks = all_tasks(spec)
     assert "deadline" not in args(tasks["N1"])  # the template's defaults are N1's
-    assert args(tasks["N9"])["deadline"] == str(1009 + templates.TTL_GRACE)
+    assert args(tasks["N9"])["deadline"] == str(1009 + DEFAULT.ttl_grace)
     assert args(tasks["N9"])["retry-limit"] == "3"
     assert args(tasks["N7"])["retry-limit"] == "1"
     assert "retry-limit" not in args(tasks["N8"])  # N1's limit again
     first = by_name(spec)[tasks["N0"]["template"]]
-    assert first["activeDeadlineSeconds"] == str(1000 + templates.TTL_GRACE)  # alone: literal
+    assert first["activeDeadlineSeconds"] == str(1000 + DEFAULT.ttl_grace)  # alone: literal
 
 
 def test_two_hundred_wait_any_groups_share_templates_by_shape() -> None:

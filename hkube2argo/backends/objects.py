@@ -29,29 +29,25 @@ runner use):
 Every failure becomes one :class:`BackendError` line: endpoint unreachable, timeout,
 credentials refused, bucket missing. Requests time out after 5 s connecting and 60 s
 reading; urllib3 retries idempotent requests (GET, HEAD, PUT, DELETE of one object)
-twice with backoff.
+twice with backoff (``s3client``, shared with the local runner's S3 storage).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import urllib3
-
+from .. import s3client
 from ..config import ClusterConfig
-from ..runner.store import MISSING_CODES, read_object
 from .base import BackendError
 
 ENDPOINT_ENV = "HKUBE2ARGO_S3_ENDPOINT"
 SECURE_ENV = "HKUBE2ARGO_S3_SECURE"
 ACCESS_ENVS = ("AWS_ACCESS_KEY_ID", "MINIO_ACCESS_KEY")
 SECRET_ENVS = ("AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY")
-MISSING = MISSING_CODES
-REFUSED = ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch")
+MISSING = s3client.MISSING_CODES
 
 T = TypeVar("T")
 
@@ -70,27 +66,16 @@ class ObjectStore:
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str, *,
                  secure: bool = False, connect_timeout: float = 5.0,
                  read_timeout: float = 60.0, retries: int = 2, backoff: float = 0.2):
-        from minio import Minio
-
         if "://" in endpoint:
             raise BackendError(f"{ENDPOINT_ENV} is host:port without a scheme (got "
                                f"'{endpoint}'); set {SECURE_ENV}=true for https")
         self.endpoint = endpoint
         self.bucket = bucket
         self.secure = secure
-        tls: dict[str, Any] = {}
-        if secure:  # the CA bundle the minio client itself would use
-            import certifi
-
-            tls = {"cert_reqs": "CERT_REQUIRED",
-                   "ca_certs": os.environ.get("SSL_CERT_FILE") or certifi.where()}
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            retries=urllib3.Retry(total=retries, backoff_factor=backoff,
-                                  status_forcelist=[500, 502, 503, 504]),
-            maxsize=10, **tls)
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
-                            secure=secure, http_client=http)
+        self.client = s3client.client(endpoint, access_key, secret_key, secure=secure,
+                                      connect_timeout=connect_timeout,
+                                      read_timeout=read_timeout, retries=retries,
+                                      backoff=backoff)
         self._checked = False
 
     @classmethod
@@ -116,37 +101,11 @@ class ObjectStore:
         return f"MinIO at {'https' if self.secure else 'http'}://{self.endpoint}"
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
-        from minio.error import InvalidResponseError, S3Error, ServerError
-
         try:
-            return action()
-        except S3Error as exc:
-            if exc.code == "NoSuchBucket":
-                raise BackendError(f"bucket '{self.bucket}' does not exist at {self.where} "
-                                   "(the chart creates it: minio.bucket)") from None
-            if exc.code in REFUSED:
-                raise BackendError(f"{self.where} refused the credentials ({exc.code}) "
-                                   f"while trying to {what}: check AWS_ACCESS_KEY_ID and "
-                                   "AWS_SECRET_ACCESS_KEY") from None
-            raise BackendError(f"{self.where}: cannot {what}: {exc.code}: "
-                               f"{exc.message}") from None
-        except (ServerError, InvalidResponseError) as exc:
-            raise BackendError(f"{self.where}: cannot {what}: {exc}") from None
-        except urllib3.exceptions.MaxRetryError as exc:
-            raise BackendError(self._unreachable(exc.reason)) from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise BackendError(self._unreachable(exc)) from None
-
-    def _unreachable(self, reason: Any) -> str:
-        # NewConnectionError subclasses ConnectTimeoutError in urllib3: test it first
-        if isinstance(reason, urllib3.exceptions.NewConnectionError):
-            return f"{self.where} is unreachable ({HINT})"
-        if isinstance(reason, urllib3.exceptions.TimeoutError):
-            return f"{self.where} did not answer in time ({HINT})"
-        if isinstance(reason, urllib3.exceptions.SSLError):
-            return (f"TLS with {self.where} failed: {reason} (plain HTTP: unset "
-                    f"{SECURE_ENV})")
-        return f"{self.where} is unreachable ({HINT})"
+            return s3client.call(action, where=self.where, bucket=self.bucket, what=what,
+                                 hint=HINT, plain=f"unset {SECURE_ENV}")
+        except s3client.S3Failure as exc:
+            raise BackendError(str(exc)) from None
 
     def check(self) -> None:
         """Once per store: the bucket exists (a clear message instead of a NoSuchKey)."""
@@ -163,7 +122,7 @@ class ObjectStore:
     def get(self, key: str) -> bytes | None:
         self.check()
         return self._call(f"read s3://{self.bucket}/{key}",
-                          lambda: read_object(self.client, self.bucket, key))
+                          lambda: s3client.read_object(self.client, self.bucket, key))
 
     def get_json(self, key: str) -> Any:
         data = self.get(key)

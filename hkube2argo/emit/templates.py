@@ -15,14 +15,13 @@ from .. import naming
 from ..config import ClusterConfig
 from ..jobgraph import JobGraph, Task
 from ..plan import AlgorithmSpec, Plan, PlanNode, thaw
-from ..runtime.algorithm import EXIT_ALGORITHM_ERROR
+from ..runtime.algorithm import EXIT_ALGORITHM_ERROR, POD_DEADLINE_MESSAGE
 from ..runtime.tasks import EXIT_TOLERANCE
 from . import artifacts
 
 IMAGE_CODE_DIR = "/hkube/algorithm-runner/algorithm_unique_folder"  # HKube builder images
 RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an init container
 STEP_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
-TTL_GRACE = 60  # seconds the wrapper gets beyond a node's ttl to record the timeout
 WEBHOOKS = "webhooks"
 PROGRESS = "progress"  # the progress reporter's template and hook (naming reserves it)
 # HKube's logger levels: an event goes out when the requested level >= the event's
@@ -107,25 +106,33 @@ def retry_strategy(node: PlanNode, limit: str | None = None) -> m.RetryStrategy 
     """HKube's policies: OnError retries algorithm errors (the wrapper's exit code 3),
     OnCrash everything else (pod crash, OOM, eviction), Always both, Never none. A batch
     judged beyond its tolerance (exit 4) is never retried: it would fail the same way.
-    ``limit``: the limit's text when it is not the node's own (a template variable)."""
+    ``limit``: the limit's text when it is not the node's own (a template variable).
+
+    A ttl expiry is an algorithm error however it is detected: by the wrapper (exit 3) or,
+    when the algorithm would not stop, by the kubelet at the template's
+    activeDeadlineSeconds (the pod is killed: exit code 137 or none, and the node's
+    message is the kubelet's, which Argo's expression sees as ``lastRetry.message``)."""
     retry = node.retry
     if retry.policy == "Never":
         return None
     code = "asInt(lastRetry.exitCode)"
     not_tolerance = f"{code} != {EXIT_TOLERANCE}"
+    deadline = f"lastRetry.message == '{POD_DEADLINE_MESSAGE}'"
     expression = {
         "Always": not_tolerance,
-        "OnError": f"{code} == {EXIT_ALGORITHM_ERROR}",
-        "OnCrash": f"{code} != {EXIT_ALGORITHM_ERROR} && {not_tolerance}",
+        "OnError": f"{code} == {EXIT_ALGORITHM_ERROR} || {deadline}",
+        "OnCrash": f"{code} != {EXIT_ALGORITHM_ERROR} && {not_tolerance} && "
+                   f"{deadline.replace('==', '!=')}",
     }[retry.policy]
     return m.RetryStrategy(limit=m.IntOrString(limit or str(retry.limit)),
                            retry_policy="Always", expression=expression)
 
 
-def deadline_seconds(node: PlanNode) -> int | None:
-    """A node's ttl as the pod's activeDeadlineSeconds: the wrapper gets ``TTL_GRACE``
-    seconds beyond it to record the timeout itself."""
-    return node.ttl + TTL_GRACE if node.ttl else None
+def deadline_seconds(node: PlanNode, grace: int) -> int | None:
+    """A node's ttl as the pod's activeDeadlineSeconds: the backstop ``grace`` seconds
+    (``ClusterConfig.ttl_grace``) beyond it, for an algorithm that stops even the
+    wrapper's own enforcement."""
+    return node.ttl + grace if node.ttl else None
 
 
 def _command(mode: str, *extra: str) -> list[str]:
@@ -176,10 +183,10 @@ class Settings:
     limits: list[int]
     deadlines: list[int]
 
-    def add(self, node: PlanNode) -> None:
+    def add(self, node: PlanNode, grace: int) -> None:
         if node.retry.policy != "Never" and node.retry.limit not in self.limits:
             self.limits.append(node.retry.limit)
-        deadline = deadline_seconds(node)
+        deadline = deadline_seconds(node, grace)
         if deadline is not None and deadline not in self.deadlines:
             self.deadlines.append(deadline)
 
@@ -226,7 +233,7 @@ class TemplateSet:
         settings = self.settings[self.variant(node)]
         if len(settings.limits) > 1 and (every or node.retry.limit != settings.limits[0]):
             out[RETRY_LIMIT] = str(node.retry.limit)
-        deadline = deadline_seconds(node)
+        deadline = deadline_seconds(node, self.config.ttl_grace)
         if len(settings.deadlines) > 1 and (every or deadline != settings.deadlines[0]):
             out[DEADLINE] = str(deadline)
         alg = self.plan.algorithm(node.algorithm) if node.algorithm else None
@@ -248,7 +255,8 @@ class TemplateSet:
             if task.kind == "run":
                 node = self.plan.node(task.node or "")
                 self.outputs.setdefault(self.variant(node), set()).update(task.outputs)
-                self.settings.setdefault(self.variant(node), Settings([], [])).add(node)
+                self.settings.setdefault(self.variant(node), Settings([], [])).add(
+                    node, self.config.ttl_grace)
         for task in self.graph.tasks:
             if task.kind == "run":
                 node = self.plan.node(task.node or "")

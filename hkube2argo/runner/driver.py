@@ -33,7 +33,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .store import Store
+from .store import Store, StoreLost
 from .tags import Unsupported
 
 
@@ -212,6 +212,8 @@ def save_output(artifact: dict[str, Any], source: Path, store: Store) -> dict[st
         data = path.read_bytes()
         try:
             store.put(target, data)
+        except StoreLost:  # not this artifact's error: the run's storage is gone
+            raise
         except Exception as exc:  # any client error: the wait container's error
             what = "file" if source.is_file() else "directory"  # saveS3Artifact's words
             raise ArtifactUploadFailed(f"failed to put {what}: {exc}") from None

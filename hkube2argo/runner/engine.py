@@ -24,10 +24,11 @@ from . import argonodes, livestate, tags
 from .daemons import Daemon, Daemons
 from .executor import SANDBOXED, Attempt, kill_running, run_container
 from .journal import Journal
-from .store import Store
+from .store import Store, StoreLost
 from .zygote import WarmPool
 
 FINAL = ("Succeeded", "Failed", "Skipped", "Omitted", "Error")
+EXIT_STORAGE_SECONDS = 30.0  # past a ttl, what the exit handler's storage calls may take
 
 
 @dataclass
@@ -289,7 +290,7 @@ class Engine:
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
         self.stop_reason = "workflow stopped"
-        self.warm = WarmPool() if warm else None
+        self.warm = WarmPool(fresh=not warm)  # cold tasks too: it supervises them
         self.debug_task = debug_task
         # daemons and hooks beside the DAG (the progress reporter) read the live state
         beside = any(t.get("daemon") for t in self.spec["templates"]) or \
@@ -304,6 +305,7 @@ class Engine:
         self.stats: dict[str, Any] = {"containers": 0, "attempts": 0, "bytes_in": 0,
                                       "bytes_out": 0, "reused": 0, "read_by_artifact": {}}
         self._lock = threading.Lock()
+        self.store_lost = False
 
     def invoke(self, name: str, params: dict[str, str], artifacts: dict[str, dict[str, Any]],
                path: str, node: tuple[str, str], boundary: str | None = None,
@@ -388,8 +390,14 @@ class Engine:
                 pod = f"{node[0]}({attempt_no})"
                 self.tree.add(pod, "Pod", template["name"], boundary,
                               display=f"{node[1]}({attempt_no})", parents=[node[0]])
-            attempt: Attempt = run_container(resolved, artifacts, folder, self.store, timeout,
-                                             self.warm, in_process=task == self.debug_task)
+            try:
+                attempt: Attempt = run_container(resolved, artifacts, folder, self.store,
+                                                 timeout, self.warm,
+                                                 in_process=task == self.debug_task)
+            except StoreLost as exc:  # Argo: the artifact step fails, the node is Error
+                outcome = Outcome("Error", message=self._store_lost(exc))
+                self.tree.mark(pod, outcome.phase, outcome.message)
+                break
             self.tree.mark(pod, attempt.phase, attempt.message)
             with self._lock:
                 self.stats["attempts"] += 1
@@ -407,7 +415,7 @@ class Engine:
                 outcome = Outcome("Failed", message=self.stop_reason, log=attempt.log)
                 break
             again, said = tags.retry_verdict(strategy, attempt_no, attempt.exit_code,
-                                             attempt.phase)
+                                             attempt.phase, attempt.message)
             if not again:
                 outcome = Outcome(attempt.phase, message=attempt.message, log=attempt.log)
                 if strategy:
@@ -444,6 +452,22 @@ class Engine:
             for sandbox_folder in (self.folder / "tasks").glob(f"*/attempt-*/{SANDBOX_ROOT}"):
                 shutil.rmtree(sandbox_folder, ignore_errors=True)
 
+    def _store_lost(self, exc: StoreLost) -> str:
+        """The storage is gone: stop the run now (what is journalled stays, so the job
+        can be resumed). A call cut by the run's deadline is the deadline's doing."""
+        if exc.expired:
+            return self.stop_reason if self.stop.is_set() else str(exc)
+        with self._lock:  # the first loss ends the run, unless something else already did
+            first = not self.store_lost and not self.stop.is_set()
+            self.store_lost = True
+        if first:
+            self.stop_reason = f"the storage failed: {exc}; the job can be resumed " \
+                               f"(--resume {self.job_id}) once it is back"
+            self.stop.set()
+            self.daemons.stop_all()
+            kill_running()
+        return str(exc)
+
     def _hook(self, name: str, extra: dict[str, str]) -> _Call | None:
         """A workflow lifecycle hook (only the forms the emitters write), named as Argo
         names its node (``<workflow>.onExit``, ``<workflow>.hooks.running``)."""
@@ -466,6 +490,7 @@ class Engine:
         self.tree.add(self.job_id, "DAG", entry["name"], None, display=self.job_id)
         root = _DagRun(self, entry, {}, arguments, entry["name"], self.job_id)
         started = time.monotonic()
+        self.store.until(started + timeout if timeout else None)  # the ttl bounds storage too
         self.live.start(entry["name"])
         status = "Failed"  # unless it gets that far
         # hooks whose expression holds while the workflow runs (support.py allows no other)
@@ -482,7 +507,10 @@ class Engine:
             self.daemons.wait_hooks()
             self.daemons.stop_all()
             self.daemons.wait()
-            self.stop.clear()  # the exit handler runs even after a deadline
+            cf.wait([f for f in _futures(root) if not f.done()])  # killed, or cut by the ttl
+            self.stop.clear()  # the exit handler runs even after a deadline, and its
+            if timeout is not None:  # storage calls get a bounded time of their own
+                self.store.until(time.monotonic() + EXIT_STORAGE_SECONDS)
             final = self._hook("exit", {"workflow.status": status,
                                         "workflow.failures": self._failures()})
             for call in (*beside, final):
@@ -495,8 +523,7 @@ class Engine:
             self.daemons.wait()
             self.pool.shutdown(wait=True)
             self.live.close(status)
-            if self.warm is not None:
-                self.warm.close()
+            self.warm.close()
 
     def _drive(self, root: _DagRun, started: float, timeout: float | None) -> Outcome:
         while True:

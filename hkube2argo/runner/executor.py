@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import driver
+from ..runtime.algorithm import POD_DEADLINE_MESSAGE
+from . import driver, reaper
+from .reaper import DEADLINE
 from .store import Store
 from .tags import Unsupported
-from .zygote import WarmPool
+from .zygote import Unavailable, WarmPool
 
 SANDBOXED = "/tmp/"
 
@@ -100,32 +102,63 @@ def _in_process(command: list[str], env: dict[str, str], log: Path) -> int:
     return code
 
 
+def _cold(command: list[str], folder: Path, env: dict[str, str], log: Path,
+          timeout: float | None) -> int:
+    """A fresh interpreter for the task, under a small supervisor (``reaper``) that runs
+    it in its own session and group and kills whatever it leaves behind."""
+    read, write = os.pipe()
+    try:
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", reaper.__file__, str(write),
+                 str(timeout or 0), str(os.getpid()), sys.executable, *command[1:]],
+                cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT,
+                pass_fds=(write,), start_new_session=True)
+        os.close(write)
+        write = -1
+        with os.fdopen(read, encoding="utf-8") as said:
+            read = -1
+            started = said.readline()
+            pid = int(json.loads(started)["pid"]) if started else None
+            answer = ""
+            if pid is not None:
+                RUNNING.add(pid)
+                try:
+                    answer = said.readline()
+                finally:
+                    RUNNING.discard(pid)
+        proc.wait()
+    finally:
+        for fd in (read, write):
+            if fd >= 0:
+                os.close(fd)
+    if answer:
+        return int(json.loads(answer)["exit"])
+    if pid is not None:  # the supervisor was killed: so is the task
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    return 128 + signal.SIGKILL
+
+
 def _spawn(command: list[str], folder: Path, env: dict[str, str], log: Path,
            timeout: float | None, pool: WarmPool | None,
            in_process: bool = False) -> tuple[int, str]:
-    """Run the task's command: forked from the warm pool when there is one, else as a new
-    process. Returns the exit code and Argo's message for it."""
+    """Run the task's command under the pool (forked warm, or a fresh interpreter for
+    ``--cold``), or under a supervisor of its own when the pool is gone. Returns the exit
+    code and Argo's message."""
     if in_process:
         code = _in_process(command, env, log)
-    elif pool is not None:
-        code = pool.run(command[3:], env, str(folder), str(log), timeout, RUNNING)
     else:
-        with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, *command[1:]], cwd=folder, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            RUNNING.add(proc.pid)
+        code = None
+        if pool is not None:
             try:
-                code = proc.wait(timeout=timeout)
-                code = 128 - code if code < 0 else code  # killed by a signal: 128 + signal
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the algorithm's children too
-                proc.wait()
-                code = -1
-            finally:
-                RUNNING.discard(proc.pid)
-    if code == -1:
-        return code, "Pod was active on the node longer than the specified deadline"
+                code = pool.run(command[3:], env, str(folder), str(log), timeout, RUNNING)
+            except Unavailable:
+                code = None
+        if code is None:
+            code = _cold(command, folder, env, log, timeout)
+    if code == DEADLINE:
+        return code, POD_DEADLINE_MESSAGE  # the kubelet's words; Argo's node message
     return code, ""
 
 

@@ -8,6 +8,7 @@ folder or an S3 bucket) under the same keys as on Argo.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -15,7 +16,7 @@ import secrets
 import shutil
 import string
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,12 @@ from ..jobgraph import MARK
 from ..loading import load_file
 from ..plan import Plan
 from ..runtime import jobstatus, layout
+from ..runtime.algorithm import POD_DEADLINE_MESSAGE, TTL_MESSAGE
 from ..validate import load_algorithms, validate_with_algorithms
-from . import semaphores, support
+from . import joblock, semaphores, support
 from .engine import Engine, Event, Outcome
 from .journal import Journal
-from .store import LocalStore, S3Store, Store
+from .store import LocalStore, S3Store, Store, StoreLost
 from .tags import Unsupported
 
 ALPHABET = string.ascii_lowercase + string.digits
@@ -219,17 +221,24 @@ class Runner:
                 if param["name"] == PARENT_PARAMETER:
                     param["value"] = parent.job_id
         store = storage.open(self.state, self.config.bucket)  # fails before any job exists
+        try:
+            upload_code(plan, self.config, store)
+        except StoreLost as exc:
+            raise RunError(str(exc)) from None
         folder = self.state / "jobs" / job_id
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
-        (folder / "job.json").write_text(json.dumps({
-            "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
-            "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
-            "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
-        upload_code(plan, self.config, store)
-        if from_job:
-            self._reuse(plan, from_job, rerun, job_id, folder, store)
-        return self._execute(workflow, job_id, folder, store)
+        with _locked(folder, job_id):
+            (folder / "workflow.yaml").write_text(serialize.dump(workflow), encoding="utf-8")
+            (folder / "job.json").write_text(json.dumps({
+                "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
+                "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
+                "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
+            if from_job:
+                try:
+                    self._reuse(plan, from_job, rerun, job_id, folder, store)
+                except StoreLost as exc:
+                    raise RunError(f"job {job_id} could not start: {exc}") from None
+            return self._execute(workflow, job_id, folder, store)
 
     def _reuse(self, plan: Plan, old_job: str, rerun: Sequence[str], job_id: str,
                folder: Path, store: Store) -> None:
@@ -275,10 +284,12 @@ class Runner:
         folder = self.state / "jobs" / job_id
         if not (folder / "workflow.yaml").is_file():
             raise RunError(f"unknown job {job_id} (no {folder / 'workflow.yaml'})")
-        job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
-        workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
-        store = StorageSpec.from_json(job["storage"]).open(self.state, job["config"]["bucket"])
-        return self._execute(workflow, job_id, folder, store)
+        with _locked(folder, job_id):
+            job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+            workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
+            store = StorageSpec.from_json(job["storage"]).open(self.state,
+                                                               job["config"]["bucket"])
+            return self._execute(workflow, job_id, folder, store)
 
     def _execute(self, workflow: dict[str, Any], job_id: str, folder: Path,
                  store: Store) -> RunResult:
@@ -341,16 +352,30 @@ class Runner:
         base = {"jobId": job_id, "pipeline": job["pipeline"], "startTime": int(started * 1000),
                 "timeTook": took}
         if outcome.phase == "Succeeded":
-            raw = store.get(f"{prefix}/{layout.results_key()}")
-            document = json.loads(raw) if raw else {"data": []}
-            document.update(base)
-            return RunResult(job_id, "completed", document, Path())
+            try:
+                raw = store.get(f"{prefix}/{layout.results_key()}")
+            except StoreLost as exc:
+                outcome = Outcome("Error", message=f"the results could not be read: {exc}")
+            else:
+                document = json.loads(raw) if raw else {"data": []}
+                document.update(base)
+                return RunResult(job_id, "completed", document, Path())
         node, error, tail = _failure(engine, job.get("nodes", {}), outcome)
         document = {**base, "status": "failed", "timestamp": int(time.time() * 1000),
                     "error": error}
         if node:
             document["nodeName"] = node
         return RunResult(job_id, "failed", document, Path(), node, error, tail)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path, job_id: str) -> Iterator[None]:
+    """This runner alone works on the job while it runs (``joblock``)."""
+    try:
+        with joblock.hold(folder):
+            yield
+    except joblock.JobBusy as busy:
+        raise RunError(f"job {job_id} is already running ({busy})") from None
 
 
 def _node_names(manifests: Manifests) -> dict[str, str]:
@@ -370,6 +395,8 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
     task = path.rsplit("/", 1)[-1].split("(", 1)[0]
     tail = ""
     error = container.message
+    if error == POD_DEADLINE_MESSAGE:  # the ttl's backstop: still HKube's ttl expiry
+        error = f"{TTL_MESSAGE} (the algorithm did not stop: {error})"
     if engine.stop.is_set() and engine.stop_reason != "workflow stopped":
         return nodes.get(task, task), engine.stop_reason, ""
     node = nodes.get(task, task)

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
+
+from .. import s3client
+
+T = TypeVar("T")
 
 
 class Store(Protocol):
@@ -14,6 +22,9 @@ class Store(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def list(self, prefix: str) -> list[str]: ...
     def describe(self) -> str: ...
+    def until(self, deadline: float | None) -> None:
+        """Calls made from now on end by ``deadline`` (``time.monotonic()``; None: only
+        their own timeouts); a call cut by it raises :class:`StoreLost` (``expired``)."""
 
 
 class LocalStore:
@@ -35,9 +46,15 @@ class LocalStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        # unique per writer: two runs (or two threads) may write one key at once, e.g. the
+        # same algorithm's code; the last rename wins and no writer loses its temp file
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}."
+                             f"{secrets.token_hex(4)}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
         folder = self._path(prefix)
@@ -50,51 +67,71 @@ class LocalStore:
     def describe(self) -> str:
         return str(self.base)
 
+    def until(self, deadline: float | None) -> None:
+        pass  # local files do not hang
 
-MISSING_CODES = ("NoSuchKey", "NoSuchObject")
 
+class StoreLost(Exception):
+    """The storage failed after its retries (or its deadline): one line. The run cannot go
+    on without it; what was journalled stays, so the job can be resumed."""
 
-def read_object(client: Any, bucket: str, key: str) -> bytes | None:
-    """One object's bytes through the minio client; None when there is no such key."""
-    from minio.error import S3Error
-
-    try:
-        response = client.get_object(bucket, key)
-    except S3Error as exc:
-        if exc.code in MISSING_CODES:
-            return None
-        raise
-    try:
-        return response.read()
-    finally:
-        response.close()
-        response.release_conn()
+    def __init__(self, message: str, expired: bool = False):
+        super().__init__(message)
+        self.expired = expired  # it failed because the run's deadline had passed
 
 
 class S3Store:
-    """The same operations over S3 with the ``minio`` client."""
+    """The same operations over S3 (``s3client``: timeouts, bounded retries, one-line
+    failures). The first failure loses the store: later calls fail at once, so a run
+    whose storage is gone ends without waiting for every task's timeouts."""
 
     def __init__(self, endpoint: str, bucket: str, access_key: str, secret_key: str,
-                 secure: bool = False, region: str | None = None, create: bool = True):
-        from minio import Minio
-
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key,
-                            secure=secure, region=region)
+                 secure: bool = False, region: str | None = None, create: bool = True,
+                 connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 retries: int = 2):
         self.bucket = bucket
         self.endpoint = endpoint
-        if create and not self.client.bucket_exists(bucket):
-            self.client.make_bucket(bucket)
+        self.where = f"S3 at {'https' if secure else 'http'}://{endpoint}"
+        self.deadline: float | None = None
+        self.lost: str | None = None
+        self.client = s3client.client(endpoint, access_key, secret_key, secure=secure,
+                                      region=region, connect_timeout=connect_timeout,
+                                      read_timeout=read_timeout, retries=retries,
+                                      deadline=lambda: self.deadline)
+        if create and not self._call(f"look up bucket '{bucket}'",
+                                     lambda: self.client.bucket_exists(bucket)):
+            self._call(f"create bucket '{bucket}'", lambda: self.client.make_bucket(bucket))
+
+    def until(self, deadline: float | None) -> None:
+        self.deadline = deadline
+
+    def _call(self, what: str, action: Callable[[], T]) -> T:
+        if self.lost is not None:
+            raise StoreLost(self.lost)
+        try:
+            return s3client.call(action, where=self.where, bucket=self.bucket, what=what,
+                                 hint="the run's --endpoint",
+                                 plain="run without --secure")
+        except s3client.S3Failure as exc:
+            expired = self.deadline is not None and time.monotonic() >= self.deadline
+            if not expired:
+                self.lost = str(exc)
+            raise StoreLost(str(exc), expired) from None
 
     def get(self, key: str) -> bytes | None:
-        return read_object(self.client, self.bucket, key)
+        return self._call(f"read s3://{self.bucket}/{key}",
+                          lambda: s3client.read_object(self.client, self.bucket, key))
 
     def put(self, key: str, data: bytes) -> None:
-        self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
+        self._call(f"write s3://{self.bucket}/{key}", lambda: self.client.put_object(
+            self.bucket, key, io.BytesIO(data), len(data)))
 
     def list(self, prefix: str) -> list[str]:
         prefix = prefix if prefix.endswith("/") else prefix + "/"
-        return sorted(o.object_name for o in self.client.list_objects(
-            self.bucket, prefix=prefix, recursive=True))
+        return self._call(f"list s3://{self.bucket}/{prefix}", lambda: sorted(
+            o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix,
+                                                            recursive=True)
+            if o.object_name))
 
     def describe(self) -> str:
         return f"s3://{self.bucket} at {self.endpoint}"

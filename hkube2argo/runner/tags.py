@@ -13,7 +13,9 @@ from typing import Any
 _TAG = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
 _WHEN = re.compile(r"^\s*(-?\d+)\s*(<=|>=|==|!=|<|>)\s*(-?\d+)\s*$")
 _RETRY = re.compile(r"^asInt\(lastRetry\.exitCode\)\s*(==|!=)\s*(-?\d+)$")
+_RETRY_MESSAGE = re.compile(r"^lastRetry\.message\s*(==|!=)\s*'([^'\\]*)'$")
 _AND = re.compile(r"\s*&&\s*")
+_OR = re.compile(r"\s*\|\|\s*")
 
 
 class Unsupported(ValueError):
@@ -60,15 +62,26 @@ def when(expression: str) -> bool:
             "!=": left != right, "<": left < right, ">": left > right}[op]
 
 
-def _retry_terms(expression: str) -> list[tuple[str, int]]:
-    """``asInt(lastRetry.exitCode) OP N``, possibly several joined by ``&&``."""
-    terms = []
-    for part in _AND.split(expression.strip()):
-        match = _RETRY.match(part)
-        if not match:
-            raise Unsupported(f"retryStrategy expression {expression!r}")
-        terms.append((match.group(1), int(match.group(2))))
-    return terms
+Term = tuple[str, str, int | str]  # (exitCode | message, operator, value)
+
+
+def _retry_terms(expression: str) -> list[list[Term]]:
+    """The emitters' retry expressions: terms ``asInt(lastRetry.exitCode) OP N`` and
+    ``lastRetry.message OP 'text'`` (OP ``==`` or ``!=``), joined by ``&&`` within
+    groups and ``||`` between them (expr's precedence: ``&&`` binds tighter)."""
+    groups = []
+    for alternative in _OR.split(expression.strip()):
+        terms: list[Term] = []
+        for part in _AND.split(alternative):
+            code, message = _RETRY.match(part), _RETRY_MESSAGE.match(part)
+            if code:
+                terms.append(("exitCode", code.group(1), int(code.group(2))))
+            elif message:
+                terms.append(("message", message.group(1), message.group(2)))
+            else:
+                raise Unsupported(f"retryStrategy expression {expression!r}")
+        groups.append(terms)
+    return groups
 
 
 def check_retry_expression(expression: str | None) -> None:
@@ -76,8 +89,13 @@ def check_retry_expression(expression: str | None) -> None:
         _retry_terms(expression)
 
 
-def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int) -> bool:
-    """Argo's retryStrategy for one failed attempt (``attempt`` counts from 0)."""
+def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int,
+                 message: str = "") -> bool:
+    """Argo's retryStrategy for one failed attempt (``attempt`` counts from 0), as
+    workflow/controller/operator.go ``processNodeRetries`` decides it: the policy, then the
+    limit, then ``expression`` over ``lastRetry.exitCode`` and ``lastRetry.message`` (the
+    node's message: the kubelet's for a pod killed at its deadline; see
+    ``buildRetryStrategyLocalScope``)."""
     if not strategy:
         return False
     limit = int(str(strategy.get("limit", "0")))
@@ -89,17 +107,24 @@ def should_retry(strategy: Mapping[str, Any] | None, attempt: int, exit_code: in
     expression = strategy.get("expression")
     if expression is None:
         return True
-    return all((exit_code == code) if op == "==" else (exit_code != code)
-               for op, code in _retry_terms(expression))
+    return _holds(expression, exit_code, message)
+
+
+def _holds(expression: str, exit_code: int, message: str) -> bool:
+    seen = {"exitCode": exit_code, "message": message}
+    return any(all((seen[what] == value) == (op == "==") for what, op, value in group)
+               for group in _retry_terms(expression))
 
 
 def retry_verdict(strategy: Mapping[str, Any] | None, attempt: int, exit_code: int,
-                  phase: str) -> tuple[bool, str | None]:
+                  phase: str, message: str = "") -> tuple[bool, str | None]:
     """operator.go ``processNodeRetries`` after attempt ``attempt`` (from 0) ended in
     ``phase`` (Failed or Error): whether to run another, and else the Retry node's message
     (None: the last attempt's own). The checks in Argo's order: the policy for the phase
     (``RetryPolicyActual``: OnFailure, or Always with an expression), the limit ("No more
-    retries left"), the expression on ``lastRetry.exitCode``."""
+    retries left"), the expression on ``lastRetry.exitCode`` and ``lastRetry.message``
+    (the node's message: the kubelet's for a pod killed at its deadline; see
+    ``buildRetryStrategyLocalScope``)."""
     if not strategy:
         return False, None
     policy = strategy.get("retryPolicy") or ("Always" if strategy.get("expression")
@@ -112,8 +137,6 @@ def retry_verdict(strategy: Mapping[str, Any] | None, attempt: int, exit_code: i
     if "limit" in strategy and attempt + 1 > int(str(strategy["limit"])):
         return False, "No more retries left"
     expression = strategy.get("expression")
-    if expression is not None and not all(
-            (exit_code == code) if op == "==" else (exit_code != code)
-            for op, code in _retry_terms(expression)):
+    if expression is not None and not _holds(expression, exit_code, message):
         return False, "retryStrategy.expression evaluated to false"
     return True, None

@@ -18,12 +18,22 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 EXIT_OK = 0
 EXIT_ALGORITHM_ERROR = 3  # the algorithm raised (or its ttl expired); anything else: a crash
 TTL_MESSAGE = "Algorithm TTL expired"
+# How long past its ttl an algorithm may take to give up after SIGALRM, before the wrapper
+# records the expiry and ends the process itself (an algorithm that ignores SIGALRM or
+# swallows the ttl's exception). Far below the template's activeDeadlineSeconds (ttl + 60 s).
+TTL_HARD_GRACE = 2.0
+# The kubelet's message for a pod killed at its activeDeadlineSeconds (Kubernetes
+# pkg/kubelet/active_deadline.go); Argo copies a failed pod's status message into the
+# node's (workflow/controller/operator.go, inferFailedReason), so ``lastRetry.message`` is
+# this when the template's deadline (the ttl's backstop) ended the attempt.
+POD_DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_shim.js")
 
 
@@ -54,6 +64,7 @@ class Outcome:
 
 
 _terminating = False  # set by the SIGTERM handler: its SystemExit must go through
+_expired = False  # set when the ttl's alarm went off, even if the algorithm swallowed it
 
 
 class _TtlExpired(BaseException):
@@ -95,19 +106,31 @@ def _accepts_two(func: Any) -> bool:
     return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
-def _arm_ttl(ttl: int | None) -> None:
+def _arm_ttl(ttl: int | None,
+             on_hard_expiry: Callable[[], None] | None = None) -> threading.Timer | None:
+    """SIGALRM at the ttl raises :class:`_TtlExpired` in the algorithm; a watchdog thread
+    ``TTL_HARD_GRACE`` later calls ``on_hard_expiry`` (which records the expiry and ends
+    the process), for algorithms that ignore the alarm or swallow its exception."""
     if not ttl:
-        return
+        return None
     if threading.current_thread() is not threading.main_thread():
         print("hkube2argo: ttl not enforced in a debug run (not the main thread)",
               file=sys.stderr)
-        return
+        return None
 
     def expire(*_: Any) -> None:
+        global _expired
+        _expired = True
         raise _TtlExpired
 
     signal.signal(signal.SIGALRM, expire)
     signal.alarm(int(ttl))
+    if on_hard_expiry is None:
+        return None
+    watchdog = threading.Timer(ttl + TTL_HARD_GRACE, on_hard_expiry)
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
 
 
 def _install_stop(module: Any, args: dict[str, Any]) -> None:
@@ -130,20 +153,26 @@ def _install_stop(module: Any, args: dict[str, Any]) -> None:
 
 
 def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
-               ttl: int | None = None) -> Outcome:
+               ttl: int | None = None,
+               on_hard_expiry: Callable[[], None] | None = None) -> Outcome:
+    """``on_hard_expiry``: see :func:`_arm_ttl`. A result returned after the alarm went off
+    (the algorithm caught the ttl's exception) is still a ttl expiry."""
+    watchdog = None
     try:
         module = load_python(code_dir, entry_point)
         _install_stop(module, args)
         init = getattr(module, "init", None)
         if callable(init):
             init(args)
-        _arm_ttl(ttl)
+        watchdog = _arm_ttl(ttl, on_hard_expiry)
         try:
             start = module.start
             result = start(args, HKubeApi()) if _accepts_two(start) else start(args)
         finally:
             if ttl and threading.current_thread() is threading.main_thread():
                 signal.alarm(0)
+        if _expired:
+            return Outcome(error=TTL_MESSAGE)
         return Outcome(result=result)
     except _TtlExpired:
         return Outcome(error=TTL_MESSAGE)
@@ -156,7 +185,12 @@ def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # every algorithm failure is reported, not raised
+        if _expired:
+            return Outcome(error=TTL_MESSAGE)
         return Outcome(error=str(exc) or type(exc).__name__)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
 
 
 def _bytes_for_node(value: Any) -> Any:

@@ -22,7 +22,7 @@ def read_json(path: str) -> Any:
 
 def write_json(path: str, value: Any) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"  # unique per writer process
     with open(tmp, "w", encoding="utf-8") as handle:
         handle.write(dumps(value))
     os.replace(tmp, path)  # a half-written file never looks like a result

@@ -10,7 +10,10 @@ import itertools
 import os
 import secrets
 import string
+import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import algorithm, io, layout, routes, tolerance
@@ -104,7 +107,8 @@ def _args(spec: dict[str, Any], resolved: Any, index: int) -> dict[str, Any]:
     return args
 
 
-def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
+def _call(spec: dict[str, Any], args: dict[str, Any],
+          on_hard_expiry: Callable[[], None] | None = None) -> algorithm.Outcome:
     node = spec["node"]
     if node.get("kind") == "output":
         return algorithm.Outcome(result=args["input"])  # HKube's output node echoes its input
@@ -119,7 +123,7 @@ def _call(spec: dict[str, Any], args: dict[str, Any]) -> algorithm.Outcome:
         return algorithm.run_node(code_dir, alg.get("entryPoint"), args, node.get("ttl"),
                                   os.environ.get("H2A_NODE", "node"))
     return algorithm.run_python(code_dir, alg.get("entryPoint") or "main.py", args,
-                                node.get("ttl"))
+                                node.get("ttl"), on_hard_expiry)
 
 
 def run(spec: dict[str, Any], index: int) -> int:
@@ -132,28 +136,45 @@ def run(spec: dict[str, Any], index: int) -> int:
         # the upstream item failed or was skipped: HKube does not run this one
         routes.write(spec["routes"], {"status": "skipped"}, index)
         return EXIT_OK
-    outcome = _call(spec, _args(spec, resolved, index))
+    ending = threading.Lock()  # the algorithm's return and the ttl's watchdog: one wins
+
+    def finish(envelope: dict[str, Any]) -> int:
+        missing = routes.missing_split(spec["routes"], envelope) if index == 0 else None
+        if missing is not None:
+            name = spec["node"]["nodeName"]
+            message = (f"unable to find {name}.{missing}: a child fans out over it "
+                       f"(#@{name}.{missing}), and {name}'s result has no such path")
+            routes.write(spec["routes"], failed(message), index)
+            io.report_failure(name, message)
+            return EXIT_TOLERANCE  # the pipeline fails here, as in HKube: no retry helps
+        routes.write(spec["routes"], envelope, index)
+        if envelope["status"] != "succeed":
+            io.report_failure(spec["node"]["nodeName"], envelope["error"])
+            return EXIT_ALGORITHM_ERROR
+        return EXIT_OK
+
+    def hard_expiry() -> None:
+        """The algorithm ignored its ttl: record the expiry as a normal one, and go."""
+        if ending.acquire(blocking=False):
+            code = finish(failed(algorithm.TTL_MESSAGE))
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    outcome = _call(spec, _args(spec, resolved, index), hard_expiry)
+    if not ending.acquire(blocking=False):
+        threading.Event().wait()  # the watchdog is recording the expiry and ends the process
     if outcome.error is None:
         envelope = succeeded(outcome.result)
         try:
             dumps(envelope).encode("utf-8")
-        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
-            envelope = failed(f"the result is not JSON-serialisable: {exc}")
+        # UnicodeEncodeError is a ValueError; RecursionError: nested deeper than json goes
+        except (TypeError, ValueError, RecursionError) as exc:
+            why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            envelope = failed(f"the result is not JSON-serialisable: {why}")
     else:
         envelope = failed(outcome.error)
-    missing = routes.missing_split(spec["routes"], envelope) if index == 0 else None
-    if missing is not None:
-        name = spec["node"]["nodeName"]
-        message = (f"unable to find {name}.{missing}: a child fans out over it (#@{name}."
-                   f"{missing}), and {name}'s result has no such path")
-        routes.write(spec["routes"], failed(message), index)
-        io.report_failure(name, message)
-        return EXIT_TOLERANCE  # the pipeline fails here, as in HKube: no retry helps
-    routes.write(spec["routes"], envelope, index)
-    if envelope["status"] != "succeed":
-        io.report_failure(spec["node"]["nodeName"], envelope["error"])
-        return EXIT_ALGORITHM_ERROR
-    return EXIT_OK
+    return finish(envelope)
 
 
 # --- zip ----------------------------------------------------------------------------------

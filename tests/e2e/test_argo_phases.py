@@ -43,6 +43,9 @@ class FailingUploads:
     def describe(self) -> str:
         return self.inner.describe()
 
+    def until(self, deadline: float | None) -> None:
+        self.inner.until(deadline)
+
 
 @pytest.fixture
 def item_2_uploads_fail(monkeypatch: pytest.MonkeyPatch) -> None:
