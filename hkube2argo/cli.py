@@ -575,13 +575,15 @@ def jobs_prune(state_dir: Path, keep: int | None, older_than: str | None,
         chosen = select_prunable(list_jobs(state_dir), keep, seconds)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    freed = 0
+    freed = count = 0
     for job in chosen:
-        if not dry_run:
-            remove(job)
+        if not dry_run and not remove(job):
+            click.echo(f"kept {job.job_id}: a runner holds it (being resumed)", err=True)
+            continue
         freed += job.size
+        count += 1
         click.echo(f"{'would remove' if dry_run else 'removed'} {job.job_id} ({job.status})")
-    click.echo(f"{len(chosen)} job(s), {freed / 1024:.0f} KiB"
+    click.echo(f"{count} job(s), {freed / 1024:.0f} KiB"
                f"{' would be' if dry_run else ''} freed", err=True)
 
 

@@ -102,3 +102,17 @@ def test_state_folder_from_the_environment(three_jobs, monkeypatch) -> None:
                                                ("2w", 1209600)])
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_prune_keeps_a_job_a_runner_holds(three_jobs, tmp_path: Path) -> None:
+    """An ended job being resumed (its runner holds the job's lock) is not pulled from
+    under it."""
+    from hkube2argo.runner import joblock
+
+    state = _copy(three_jobs[0], tmp_path)
+    held = list_jobs(state)[0]
+    with joblock.hold(held.folder):
+        done = cli("jobs", "prune", "--state", state, "--keep", "0")
+    assert f"kept {held.job_id}: a runner holds it" in done.stderr
+    assert held.folder.is_dir() and (held.folder / "job.json").is_file()
+    assert sorted(p.name for p in (state / "jobs").iterdir()) == [held.job_id, "numbers-zzzzz"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runtime import layout
+from . import joblock
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(\d+)([smhdw])")
@@ -108,8 +109,17 @@ def select_prunable(jobs: list[JobRecord], keep: int | None, older_than: float |
     return [j for j in ended if j.job_id in chosen]
 
 
-def remove(job: JobRecord) -> None:
-    """The job's folder and its local data; nothing outside them."""
-    if job.data is not None and job.data.is_dir():
-        shutil.rmtree(job.data)
-    shutil.rmtree(job.folder)
+def remove(job: JobRecord) -> bool:
+    """The job's folder and its local data, nothing outside them; False (and nothing
+    removed) when a runner holds the job, as a ``--resume`` of an ended job does."""
+    try:
+        with joblock.hold(job.folder):
+            if job.data is not None and job.data.is_dir():
+                shutil.rmtree(job.data)
+            for child in job.folder.iterdir():
+                if child.name != joblock.LOCK_FILE:
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+    except joblock.JobBusy:
+        return False
+    shutil.rmtree(job.folder)  # the lock file last, once the lock is let go
+    return True
