@@ -408,6 +408,10 @@ def _failure(engine: Engine, nodes: dict[str, str], outcome: Outcome) -> tuple[s
             said = mine[-1][len("hkube2argo: "):]
             node, error = jobstatus.blamed(said, node, set(nodes.values())) \
                 or (node, said.split(" failed: ", 1)[-1])
+            return node, error, tail
+    # no log of ours (--debug-node ran it in this process): the termination message, read
+    # as exec status reads Argo's node message
+    node, error = jobstatus.said_by(error, node, set(nodes.values()))
     return node, error, tail
 
 

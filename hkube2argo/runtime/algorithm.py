@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -187,10 +188,24 @@ def run_python(code_dir: str, entry_point: str, args: dict[str, Any],
     except BaseException as exc:  # every algorithm failure is reported, not raised
         if _expired:
             return Outcome(error=TTL_MESSAGE)
+        _print_traceback(exc, code_dir)
         return Outcome(error=str(exc) or type(exc).__name__)
     finally:
         if watchdog is not None:
             watchdog.cancel()
+
+
+def _print_traceback(exc: BaseException, code_dir: str) -> None:
+    """The algorithm's own frames and the exception's type, in the task's log: HKube's
+    error string (``str(exc)``) alone loses both ("division by zero")."""
+    root = os.path.abspath(code_dir) + os.sep
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.abspath(f.filename).startswith(root)]
+    lines = ["Traceback (the algorithm's frames, most recent call last):\n"]
+    lines += traceback.format_list(frames[-8:])
+    lines += traceback.format_exception_only(type(exc), exc)
+    sys.stderr.write("".join(lines))
+    sys.stderr.flush()
 
 
 def _bytes_for_node(value: Any) -> Any:

@@ -44,6 +44,8 @@ async function main() {
     if (Buffer.isBuffer(result)) write({ resultBase64: result.toString('base64') });
     else write({ result: result === undefined ? null : result });
   } catch (err) {
+    // HKube's error string is the message; the stack goes to the task's log, as Node prints it
+    if (err && err.stack) console.error(String(err.stack));
     write({ error: err && err.message ? err.message : String(err) });
   }
 }
