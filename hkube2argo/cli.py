@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from .lint import argo
 from .loading import load_file, load_flow_input
 from .plan import Plan
 from .runner.progress import Progress
-from .runner.run import RunError, Runner, RunResult, StorageSpec, triggered_by
+from .runner.run import Interrupted, RunError, Runner, RunResult, StorageSpec, triggered_by
 from .validate import Catalog, load_algorithms, validate_with_algorithms
 
 
@@ -313,9 +314,28 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
                     on_warnings=_print_diagnostics, on_job=progress.job)
     storage_spec = _storage(storage, endpoint, secure)
     results: list[RunResult] = []
+    presses = []
+
+    def on_ctrl_c(*_: object) -> None:
+        """First Ctrl-C: stop within seconds, keeping what finished; second: at once."""
+        presses.append(1)
+        if len(presses) == 1:
+            click.echo("\nstopping: tasks get SIGTERM, then SIGKILL after 3 s "
+                       "(Ctrl-C again: at once)", err=True)
+            runner.interrupt()
+            return
+        from .runner.executor import kill_running
+
+        kill_running()
+        os._exit(130)
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
     try:
         if resume_job:
             result = runner.resume(resume_job)
+            if result.already:
+                click.echo(f"job {resume_job} had completed already: its stored result, "
+                           "nothing run again", err=True)
         else:
             if pipeline is None or not algorithm_paths:
                 raise click.UsageError("give PIPELINE and -a ALGORITHMS (or --resume JOBID)")
@@ -336,7 +356,14 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
     except OSError as exc:  # the state or storage folder became unusable meanwhile
         click.echo(f"hkube2argo run: {_os_problem(exc, 'cannot use')}", err=True)
         sys.exit(2)
+    except Interrupted as exc:
+        progress.close()
+        click.echo(f"interrupted: resume with hkube2argo run --resume {exc.job_id}"
+                   + (f" --state {state_dir}" if state_dir != Path(".hkube2argo") else ""),
+                   err=True)
+        sys.exit(130)
     finally:
+        signal.signal(signal.SIGINT, previous)
         progress.close()
     failed = False
     _print_results(results, fmt, pipelines_dir is not None)

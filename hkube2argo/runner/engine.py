@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import re
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -290,6 +291,7 @@ class Engine:
         self.on_event = on_event or (lambda _e: None)
         self.stop = threading.Event()
         self.stop_reason = "workflow stopped"
+        self.interrupted = False  # Ctrl-C: stop, keep the journal, no exit handler
         self.warm = WarmPool(fresh=not warm)  # cold tasks too: it supervises them
         self.debug_task = debug_task
         # daemons and hooks beside the DAG (the progress reporter) read the live state
@@ -498,6 +500,8 @@ class Engine:
                   if name != "exit"]
         try:
             outcome = self._drive(root, started, timeout)
+            if self.interrupted:
+                return outcome  # no hooks, no exit handler: the job is to be resumed
             # operator.go: the entry node's phase as workflow.status (Error stays Error)
             status = outcome.phase if outcome.phase in ("Succeeded", "Error") else "Failed"
             self.status = status
@@ -525,8 +529,24 @@ class Engine:
             self.live.close(status)
             self.warm.close()
 
+    def interrupt(self) -> None:
+        """Ctrl-C (from a signal handler): running tasks get SIGTERM now, SIGKILL after
+        ``INTERRUPT_GRACE`` seconds; what finished stays journaled, so the job resumes."""
+        self.interrupted = True
+        self.stop_reason = "interrupted"
+        self.stop.set()
+        kill_running(signal.SIGTERM)
+
     def _drive(self, root: _DagRun, started: float, timeout: float | None) -> Outcome:
         while True:
+            if self.interrupted:
+                pending = [f for f in _futures(root) if not f.done()]
+                for future in pending:
+                    future.cancel()
+                cf.wait(pending, timeout=INTERRUPT_GRACE)
+                self.daemons.stop_all()
+                kill_running()
+                return Outcome("Failed", message=self.stop_reason)
             root.advance()
             if root.outcome is not None:
                 return root.outcome
@@ -542,6 +562,9 @@ class Engine:
             pending = [f for f in _futures(root) if not f.done()]
             if pending:
                 cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+
+
+INTERRUPT_GRACE = 3.0  # seconds between SIGTERM and SIGKILL after Ctrl-C
 
 
 def _futures(dag: _DagRun) -> list[cf.Future]:

@@ -74,11 +74,12 @@ _IN_PROCESS = threading.Lock()
 RUNNING: set[int] = set()  # process groups of running tasks (each task leads its own)
 
 
-def kill_running() -> None:
-    """Stop every running task now (the workflow's deadline passed)."""
+def kill_running(sig: int = signal.SIGKILL) -> None:
+    """Stop every running task now (the workflow's deadline passed), or ask them to
+    (SIGTERM, as a pod's deletion does first)."""
     for pgid in list(RUNNING):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
+            os.killpg(pgid, sig)
 
 
 def _in_process(command: list[str], env: dict[str, str], log: Path) -> int:

@@ -49,6 +49,7 @@ class Progress:
         self.started = self.clock()
         self._printed = self._measured = float("-inf")
         self._last = ""
+        self._closed = False
 
     def job(self, job_id: str, folder: Path) -> None:
         """The runner's ``on_job``: a new job starts (a triggered chain runs several)."""
@@ -125,8 +126,11 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        """The last line; once (an interrupted run closes early, then again on the way
+        out)."""
         with self._lock:
-            if self.job_id:
+            if self.job_id and not self._closed:
+                self._closed = True
                 self._totals(force=True)
                 if self.live:
                     self._write("\r\x1b[K" + self.line() + "\n")

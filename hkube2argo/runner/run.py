@@ -31,7 +31,7 @@ from ..emit import semaphore as emit_semaphore
 from ..emit.artifacts import PARENT_PARAMETER
 from ..jobgraph import MARK
 from ..loading import load_file
-from ..plan import Plan
+from ..plan import Plan, thaw
 from ..runtime import jobstatus, layout
 from ..runtime.algorithm import POD_DEADLINE_MESSAGE, TTL_MESSAGE
 from ..validate import load_algorithms, validate_with_algorithms
@@ -47,6 +47,14 @@ DEFAULT_STATE = Path(".hkube2argo")
 
 class RunError(Exception):
     """The run could not start (bad storage, unknown job, unsupported manifest)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped the job; what finished is journaled (``--resume`` goes on)."""
+
+    def __init__(self, job_id: str):
+        super().__init__(job_id)
+        self.job_id = job_id
 
 
 @dataclass
@@ -95,6 +103,7 @@ class RunResult:
     log_tail: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
     phase: str = ""  # the Workflow's phase as Argo would end it: Succeeded, Failed, Error
+    already: bool = False  # --resume of a job that had completed: nothing was run
 
 
 def new_job_id(generate_name: str) -> str:
@@ -188,6 +197,14 @@ class Runner:
         self.workers = workers or os.cpu_count() or 2
         self.config = config
         self.on_event = on_event
+        self._engine: Engine | None = None  # the job running now, for interrupt()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the running job (its tasks get SIGTERM, then SIGKILL); it raises
+        :class:`Interrupted` where it ran. Safe to call from a signal handler."""
+        engine = self._engine
+        if engine is not None:
+            engine.interrupt()
 
     def start(self, pipeline: str | Path, algorithms: Sequence[str | Path],
               storage: StorageSpec, flow_input: dict[str, Any] | None = None,
@@ -232,7 +249,9 @@ class Runner:
             (folder / "job.json").write_text(json.dumps({
                 "jobId": job_id, "pipeline": plan.name, "storage": storage.to_json(),
                 "config": {"bucket": self.config.bucket, "keyPrefix": self.config.key_prefix},
-                "nodes": _node_names(manifests)}, indent=2), encoding="utf-8")
+                "nodes": _node_names(manifests), "startTime": int(time.time() * 1000),
+                "flowInputDigest": _digest(plan.flow_input)},
+                indent=2), encoding="utf-8")
             if from_job:
                 try:
                     self._reuse(plan, from_job, rerun, job_id, folder, store)
@@ -261,6 +280,13 @@ class Runner:
         for node in plan.nodes:  # topological: children after parents
             if any(p.node in again for p in node.parents):
                 again.add(node.name)
+        was = json.loads((old_folder / "job.json").read_text(encoding="utf-8")).get(
+            "flowInputDigest")
+        if was is not None and was != _digest(plan.flow_input) and self.on_warnings:
+            self.on_warnings([Diagnostic(
+                f"--from-job {old_job}: that job ran with another flowInput; the results it "
+                f"lends to the nodes not rerun were computed from that one", ("flowInput",),
+                str(plan.source), severity="warning")])
         old = Journal(old_folder / "journal.jsonl")
         nodes = json.loads((old_folder / "job.json").read_text(encoding="utf-8"))["nodes"]
         old_prefix = layout.job_prefix(self.config.key_prefix, old_job)
@@ -286,6 +312,10 @@ class Runner:
             raise RunError(f"unknown job {job_id} (no {folder / 'workflow.yaml'})")
         with _locked(folder, job_id):
             job = json.loads((folder / "job.json").read_text(encoding="utf-8"))
+            done = _stored_result(folder)
+            if done is not None and done.get("status") == "completed":
+                # nothing to resume: the stored result, with its own times
+                return RunResult(job_id, "completed", done, folder, already=True)
             workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
             store = StorageSpec.from_json(job["storage"]).open(self.state,
                                                                job["config"]["bucket"])
@@ -318,13 +348,21 @@ class Runner:
             lock = semaphores.acquire(self.state, workflow, job_id)
         except semaphores.SemaphoreFailed as exc:
             return self._refused(str(exc), job, job_id, folder, started)
+        self._engine = engine
         try:
             outcome = engine.run(arguments, float(deadline) if deadline else None)
         finally:
             lock.release()
+            self._engine = None
+        if engine.interrupted:  # no result: the job stays unfinished, to be resumed
+            raise Interrupted(job_id)
         engine.collect_pods(outcome.phase == "Succeeded")
         took = round(time.time() - started, 3)
-        result = self._result(outcome, engine, job, store, job_id, started, took)
+        # a resumed job's document covers the whole job, from its first start
+        first = job.get("startTime")
+        origin = first / 1000 if isinstance(first, int | float) else started
+        result = self._result(outcome, engine, job, store, job_id, origin,
+                              round(time.time() - origin, 3))
         result.folder = folder
         result.stats = {**engine.stats, "seconds": took}
         result.phase = engine.status
@@ -376,6 +414,22 @@ def _locked(folder: Path, job_id: str) -> Iterator[None]:
             yield
     except joblock.JobBusy as busy:
         raise RunError(f"job {job_id} is already running ({busy})") from None
+
+
+def _digest(flow_input: Any) -> str:
+    """A flowInput's fingerprint, to tell whether two jobs ran with the same one."""
+    import hashlib
+
+    text = json.dumps(thaw(flow_input), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _stored_result(folder: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _node_names(manifests: Manifests) -> dict[str, str]:

@@ -49,6 +49,7 @@ def _run_task(request: dict[str, Any]) -> None:
         sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8")
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if request.get("fresh"):  # --cold: a new interpreter, nothing inherited but this
             os.execv(sys.executable, [sys.executable, "-m", "hkube2argo.runtime",
                                       *request["argv"]])
@@ -87,6 +88,9 @@ def _handle(conn: socket.socket) -> None:
 
 def serve(path: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # handlers are reaped automatically
+    # a terminal's Ctrl-C reaches the whole foreground group: it is the runner's to act on
+    # (it stops the tasks itself), never a traceback here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     runner = os.getppid()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
