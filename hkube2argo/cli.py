@@ -426,6 +426,9 @@ def lint_command(files: tuple[str, ...], with_argo: bool) -> None:
         for scalar in misread:
             click.echo(f"{name}: {scalar}", err=True)
             failed += 1
+        if not docs:
+            click.echo(f"{name}: no manifests in this file", err=True)
+            failed += 1
         for problem in lint.lint(docs):
             click.echo(f"{name}: {problem}", err=True)
             failed += 1

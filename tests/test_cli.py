@@ -339,3 +339,20 @@ def test_kubernetes_objects_in_algorithm_files_are_checked_at_load_time(
         in result.output
     assert f"{algorithm}:7: algorithmEnv.TOKEN.secretKeyRef: 'key' is a required property" \
         in result.output
+
+
+def test_lint_says_what_a_file_is_when_it_is_no_manifest(in_repo_root, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert run("lint", str(empty)).stderr.splitlines() == [
+        f"{empty}: no manifests in this file", "1 problem(s)"]
+    pipeline = run("lint", "examples/numbers/numbers.yaml")
+    assert pipeline.exit_code == 1
+    assert "this is an HKube pipeline descriptor, not an Argo manifest: compile it" \
+        in pipeline.stderr
+    algorithm = run("lint", "examples/numbers/algorithms/range.yaml")
+    assert "this is an HKube algorithm descriptor" in algorithm.stderr
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: "
+                    "{generateName: x-}\nspec:\n  entryPoint: main\n  templates: []\n")
+    assert "(did you mean 'entryPoint' -> 'entrypoint'?)" in run("lint", str(typo)).stderr

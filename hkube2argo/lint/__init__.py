@@ -123,10 +123,35 @@ def lint(documents: Iterable[dict[str, Any]]) -> list[Problem]:
         meta = doc.get("metadata") or {} if isinstance(doc, dict) else {}
         name = meta.get("name") or meta.get("generateName") or "?"
         if kind not in WORKFLOWS | EVENTS | CORE:
-            problems.append(Problem(i, kind or "?", name, "kind",
-                                    f"not an Argo kind hkube2argo checks ({kind!r})"))
+            problems.append(Problem(i, kind or "?", name, "kind", _not_argo(doc, kind)))
             continue
         for err in sorted(validator(kind).iter_errors(doc), key=lambda e: list(e.absolute_path)):
             path = "/".join(str(p) for p in err.absolute_path)
-            problems.append(Problem(i, kind, name, path, err.message))
+            problems.append(Problem(i, kind, name, path, err.message + _did_you_mean(err)))
     return problems
+
+
+def _not_argo(doc: Any, kind: str) -> str:
+    """What a document without an Argo kind is, when it can be told: HKube's own
+    descriptors are the usual mistake (they are compiled, not linted)."""
+    if isinstance(doc, dict) and not kind and "nodes" in doc:
+        return ("this is an HKube pipeline descriptor, not an Argo manifest: compile it "
+                "(hkube2argo compile FILE -a ALGORITHMS), or check it with hkube2argo "
+                "validate")
+    if isinstance(doc, dict) and not kind and "name" in doc and (
+            {"algorithmImage", "image", "env", "code", "codePath"} & set(doc)):
+        return ("this is an HKube algorithm descriptor, not an Argo manifest: hkube2argo "
+                "validate checks it with a pipeline (-a FILE)")
+    return f"not an Argo kind hkube2argo checks ({kind!r})"
+
+
+def _did_you_mean(err: Any) -> str:
+    """``'entryPoint' was unexpected`` gains ``(did you mean 'entrypoint'?)``."""
+    if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
+        return ""
+    from ..spelling import suggest
+
+    known = set(err.schema.get("properties") or {})
+    hints = [f"'{key}' -> '{hint}'" for key in err.instance
+             if key not in known and (hint := suggest(key, known))]
+    return f" (did you mean {', '.join(hints)}?)" if hints else ""
