@@ -190,3 +190,17 @@ def test_an_unreachable_or_refusing_api_is_one_line(tmp_path: Path) -> None:
     assert gone.stderr.startswith(f"hkube2argo migrate: cannot reach HKube at {url}: ")
     assert not (tmp_path / "b").exists()
     assert "give SOURCE" in migrate("-o", tmp_path / "b").output
+
+
+def test_argo_s_own_validation_accepts_the_bundle(from_api, argocheck: Path) -> None:
+    """What `kubectl apply -k` would install passes Argo's own checks (its full CRDs,
+    workflow/validate with the templates the bundle holds, Argo Events)."""
+    from hkube2argo.lint import argo
+
+    _, out, _ = from_api
+    resources = yaml.safe_load((out / "kustomization.yaml").read_text())["resources"]
+    report = argo.check_files([out / r for r in resources], binary=argocheck)
+    assert report.problems == [], "\n".join(map(str, report.problems))
+    documents = sum(1 for r in resources for d in yaml.safe_load_all((out / r).read_text())
+                    if d)
+    assert len(report.objects) == documents  # every object was read (the ConfigMap passed)
