@@ -317,6 +317,7 @@ class Runner:
                 # nothing to resume: the stored result, with its own times
                 return RunResult(job_id, "completed", done, folder, already=True)
             workflow = yaml.safe_load((folder / "workflow.yaml").read_text(encoding="utf-8"))
+            _keep_earlier_logs(folder)
             store = StorageSpec.from_json(job["storage"]).open(self.state,
                                                                job["config"]["bucket"])
             return self._execute(workflow, job_id, folder, store)
@@ -422,6 +423,17 @@ def _digest(flow_input: Any) -> str:
 
     text = json.dumps(thaw(flow_input), sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _keep_earlier_logs(folder: Path) -> None:
+    """A resumed job reruns unfinished tasks in the same attempt folders: the earlier run's
+    task folders (their logs) move to ``tasks.earlier-N`` first, so no log is lost."""
+    tasks = folder / "tasks"
+    if tasks.is_dir():
+        n = 1
+        while (folder / f"tasks.earlier-{n}").exists():
+            n += 1
+        tasks.rename(folder / f"tasks.earlier-{n}")
 
 
 def _stored_result(folder: Path) -> dict[str, Any] | None:

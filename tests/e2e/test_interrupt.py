@@ -81,6 +81,10 @@ def test_ctrl_c_stops_keeps_what_finished_and_resumes(tmp_path: Path) -> None:
     resumed = CliRunner().invoke(main, ["run", "--resume", job, "--state", str(state)])
     assert resumed.exit_code == 0, resumed.output
     assert marks.read_text().splitlines() == ["Quick 0", "Slow 0"]
+    # the interrupted run's logs are kept beside the resumed run's
+    earlier = state / "jobs" / job / "tasks.earlier-1"
+    assert (earlier / "Quick" / "attempt-0" / "log.txt").is_file()
+    assert (state / "jobs" / job / "tasks" / "Slow" / "attempt-0" / "log.txt").is_file()
     document = json.loads(resumed.stdout)
     assert document["startTime"] == first
     assert document["timeTook"] >= (time.time() * 1000 - first) / 1000 - 5
