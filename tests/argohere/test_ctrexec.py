@@ -47,6 +47,25 @@ def test_volumes_overlay_and_termination_log(tmp_path: Path) -> None:
     assert term.read_text() == "bye\n"
     assert not Path(private).exists()                          # root writes are private
     assert not Path("/made").exists()
+
+
+def test_mount_paths_resolve_symlinks_inside_the_root(tmp_path: Path) -> None:
+    """/var/run is a symlink to /run on Debian: the mount lands in the container's /run, and
+    neither it nor /dev/termination-log is created on the host."""
+    if not Path("/var/run").is_symlink():
+        pytest.skip("/var/run is not a symlink here")
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "token").write_text("t\n")
+    term = tmp_path / "term"
+    term.write_text("")
+    name = f"argohere-test-{os.getpid()}"
+    r = run(tmp_path, "c3", [{"source": str(vol), "path": f"/var/run/{name}/sa"},
+                             {"source": str(term), "path": f"/dev/{name}-log"}],
+            f"cat /run/{name}/sa/token && echo m > /dev/{name}-log && ls /dev/null")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["t", "/dev/null"] and term.read_text() == "m\n"
+    assert not Path(f"/run/{name}").exists() and not Path(f"/dev/{name}-log").exists()
     r = run(tmp_path, "c2", [{"source": str(vol), "path": "/ro", "readOnly": True}],
             "touch /ro/x")
     assert r.returncode != 0 and "Read-only" in r.stderr
