@@ -296,8 +296,9 @@ tool (
 	github.com/argoproj/argo-workflows/v4/cmd/workflow-controller
 )
 
-// The module zip has no ui/dist/app (the UI is built by yarn in Argo's release
-// process), but package ui embeds it, so the argo server does not compile from the
-// zip as published. tools/argohere/build copies the verified module from the module
-// cache to .src/ and adds a one-page placeholder UI; nothing else differs.
+// The module zip as published does not compile on linux: it has no ui/dist/app (built by
+// yarn in Argo's release process) that package ui embeds, and it lacks
+// workflow/executor/osspecific/signal_linux.go, a git symlink (to signal_darwin.go) that
+// module zips omit. tools/argohere/build copies the verified module from the module cache
+// to .src/, restores that file and adds a one-page placeholder UI; nothing else differs.
 replace github.com/argoproj/argo-workflows/v4 v4.0.5 => ./.src/argo-workflows
