@@ -10,7 +10,8 @@ import pytest
 
 from .conftest import ROOT, cli, documents, ok, until
 
-pytestmark = pytest.mark.argo
+# start may build the Go parts first (tens of minutes on a cold cache)
+pytestmark = [pytest.mark.argo, pytest.mark.timeout(3600)]
 
 EXAMPLES = ROOT / "examples"
 TERMINAL = ("completed", "failed", "stopped")
