@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,8 @@ def argo_env() -> Iterator[dict[str, str]]:
         yield {**env, **exports, "ARGO_HERE_LOGS": str(state / "logs")}
     finally:
         subprocess.run([str(ARGO_HERE), "stop"], env=env, capture_output=True, timeout=180)
+        for bulky in ("node", "etcd"):  # the logs (a few MB) stay for a failure's reader
+            shutil.rmtree(state / bulky, ignore_errors=True)
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

@@ -98,8 +98,8 @@ def test_init_then_main_with_volumes_env_and_termination_message(tmp_path: Path)
     init = [sh("init", "echo from-init > /work/f && cat /cfg/k > /work/cfg")]
     main = [
         sh("main", 'for f in /work/f /work/cfg /var/run/secrets/x/token /var/run/secrets/x/k.txt '
-                   '/var/run/secrets/x/namespace; do cat $f; echo; done > /work/seen; '
-                   'echo "$POD $(pwd) $HOSTNAME" >> /work/seen; '
+                   '/var/run/secrets/x/namespace; do cat $f; echo; done; '
+                   'echo "$POD $(pwd) $HOSTNAME"; '
                    'echo done > /dev/termination-log',
            workingDir="/w", env=[{"name": "POD", "valueFrom": {"fieldRef": {
                "fieldPath": "metadata.name"}}}]),
@@ -112,8 +112,12 @@ def test_init_then_main_with_volumes_env_and_termination_message(tmp_path: Path)
     assert states(last, "initContainerStatuses")["init"]["terminated"]["reason"] == "Completed"
     term = states(last)["main"]["terminated"]
     assert term["exitCode"] == 0 and term["message"] == "done\n"
-    seen = (tmp_path / "pods" / p["metadata"]["uid"] / "volumes" / "work" / "seen").read_text()
+    pod_dir = tmp_path / "pods" / p["metadata"]["uid"]
+    seen = (pod_dir / "containers" / "main" / "log").read_text()
     assert seen.split() == ["from-init", "v", "tok-p1", "v", "ns", "p1", "/w", "p1"]
+    # a terminated pod's volumes and writable layers are freed; its logs stay
+    assert not (pod_dir / "volumes").exists()
+    assert not (pod_dir / "containers" / "main" / "upper").exists()
     phases = [s["phase"] for s in api.statuses]
     assert phases[0] == "Pending" and "Running" in phases
 

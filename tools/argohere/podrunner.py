@@ -260,10 +260,23 @@ class PodWorker(threading.Thread):
             self._report()
         finally:
             self._kill_all(0)
+            self._release()
             if self.delete_grace is not None:
                 self.runner.finalize(self.pod)
                 shutil.rmtree(self.dir, ignore_errors=True)
             self.runner.forget(self.uid)
+
+    def _release(self) -> None:
+        """Free what a terminated pod holds on disk. The kubelet tears down the volumes of a
+        terminated pod without waiting for the pod object's deletion (pkg/kubelet/
+        volumemanager/populator ``findAndRemoveDeletedPods`` drops pods whose runtime should be
+        removed; an emptyDir's teardown deletes its directory); the containers' writable
+        layers go too. Logs stay, as the runtime keeps a dead container's log. Without this
+        every pod would keep its copy of argoexec (/var/run/argo, ~150 MB)."""
+        shutil.rmtree(self.dir / "volumes", ignore_errors=True)
+        for c in (self.dir / "containers").glob("*"):
+            for part in ("upper", "work", "root"):
+                shutil.rmtree(c / part, ignore_errors=True)
 
     def _run(self) -> None:
         init = self.spec.get("initContainers") or []
