@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hera.workflows import models as m
-
 from .. import jobgraph, naming
 from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
 from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
+from . import shapes as m
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
 from .templates import LEVELS, PROGRESS, WEBHOOKS, EmitError, TemplateSet, reports_progress
