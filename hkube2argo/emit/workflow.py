@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import jobgraph, naming
-from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
+from ..config import LABEL_DOMAIN, PIPELINE_LABEL, POD_GC, ClusterConfig
 from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
 from . import shapes as m
@@ -155,10 +155,6 @@ def templates_within_limit(plan: Plan, graph: jobgraph.JobGraph, config: Cluster
         "(spec.templates in its CRD): use fewer distinct retry policies or wait-any group "
         "shapes, or split the pipeline into smaller ones (they can chain with "
         "triggers.pipelines)")
-
-
-POD_GC = ("OnPodSuccess", "OnPodCompletion", "OnWorkflowSuccess", "OnWorkflowCompletion",
-          "Never")
 
 
 def pod_gc(config: ClusterConfig) -> m.PodGC | None:
