@@ -110,10 +110,12 @@ class Output:
             else docs
 
     def files(self) -> dict[str, str]:
-        out = {f"{self.name}.workflowtemplate.yaml": serialize.dump(
-                   self.manifests.workflow_template)}
+        # the Workflow repeats the WorkflowTemplate's templates: written once (dump_each)
+        texts = serialize.dump_each([self.manifests.workflow_template,
+                                     *(() if self.no_raw_run else (self.manifests.workflow,))])
+        out = {f"{self.name}.workflowtemplate.yaml": texts[0]}
         if not self.no_raw_run:
-            out[f"{self.name}.workflow.yaml"] = serialize.dump(self.manifests.workflow)
+            out[f"{self.name}.workflow.yaml"] = texts[1]
         if self.manifests.cron_workflow:
             out[f"{self.name}.cronworkflow.yaml"] = serialize.dump(self.manifests.cron_workflow)
         if self.manifests.trigger_objects:
