@@ -111,4 +111,6 @@ def dump(value: Any) -> Any:
         return {k: dump(v) for k, v in value.items() if v is not None}
     if isinstance(value, Enum):
         return value.value
+    if hasattr(value, "model_dump") and not isinstance(value, type):  # one of Hera's models
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
     return value
