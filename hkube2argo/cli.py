@@ -8,21 +8,23 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__, lint, schemas, serialize
-from .compiler import compile_file
-from .config import DEFAULT, ClusterConfig
+from . import __version__
+from .config import DEFAULT, POD_GC, ClusterConfig
 from .diagnostics import Diagnostic, ValidationFailed
-from .emit.workflow import POD_GC
 from .hkubectl import algorithm_group, exec_group, graph_command, pipeline_group
-from .lint import argo
-from .loading import load_file, load_flow_input
-from .plan import Plan
-from .runner.progress import Progress
-from .runner.run import Interrupted, RunError, Runner, RunResult, StorageSpec, triggered_by
-from .validate import Catalog, load_algorithms, validate_with_algorithms
+
+# Each command imports what it uses when it runs: `--help`, `validate` and the hkubectl
+# verbs need neither the compiler, the schema lint (jsonschema) nor the runner
+# (tests/test_startup.py guards this; bench/startup.py measures it).
+if TYPE_CHECKING:
+    from .lint import argo
+    from .plan import Plan
+    from .runner.run import Runner, RunResult, StorageSpec
+    from .validate import Catalog
 
 
 def _print_diagnostics(diags: list[Diagnostic]) -> None:
@@ -67,6 +69,9 @@ def main() -> None:
 def validate(pipeline: Path, algorithm_paths: tuple[Path, ...], as_json: bool,
              no_flow_input_check: bool) -> None:
     """Check PIPELINE (and its algorithms); print every problem, or a summary."""
+    from .loading import load_file
+    from .validate import load_algorithms, validate_with_algorithms
+
     catalog = load_algorithms(list(algorithm_paths)) if algorithm_paths else None
     diags: list[Diagnostic] = []
     try:
@@ -174,6 +179,8 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
     """Compile PIPELINE into an Argo WorkflowTemplate and Workflow; triggers.cron adds a
     CronWorkflow, triggers.pipelines an Argo Events Sensor (on the chart's shared
     EventSource)."""
+    from .compiler import compile_file
+
     config = cluster_config(**options)  # type: ignore[arg-type]
     try:
         output = compile_file(pipeline, list(algorithm_paths), config)
@@ -185,6 +192,8 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
     if output.note():
         click.echo(output.note(), err=True)
     if check_argo:
+        from .lint import argo
+
         report = _argo_check(lambda: argo.check_documents(
             output.manifests.documents(), name=str(pipeline), namespace=config.namespace))
         if not report.valid:
@@ -205,6 +214,8 @@ def compile_command(pipeline: Path, algorithm_paths: tuple[Path, ...], out: str,
 
 
 def _storage(storage: str | None, endpoint: str | None, secure: bool) -> StorageSpec:
+    from .runner.run import StorageSpec
+
     if storage and storage.startswith("s3://"):
         if not endpoint:
             raise click.BadParameter("s3:// storage needs --endpoint HOST:PORT",
@@ -241,6 +252,8 @@ def _json_value(text: str) -> object:
 def _print_results(results: list[RunResult], fmt: str, chained: bool) -> None:
     """One parseable document: a run's result, or with --pipelines the list of every run's
     (the first, then those it triggered); YAML documents are separated by ``---``."""
+    from . import serialize
+
     documents = [r.document for r in results]
     if fmt == "yaml":  # strings a YAML 1.1 reader would take for another type are quoted
         click.echo("".join(f"---\n{serialize.dump(d)}" for d in documents), nl=False)
@@ -290,6 +303,10 @@ def run_command(pipeline: Path | None, algorithm_paths: tuple[Path, ...],
                 fmt: str) -> None:
     """Run PIPELINE here, with no cluster: compile it, then execute the compiled Workflow
     with the same runtime wrapper as on Argo. Prints HKube's result document."""
+    from .loading import load_flow_input
+    from .runner.progress import Progress
+    from .runner.run import Interrupted, RunError, Runner
+
     overrides: dict[str, object] = {}
     for item in params:
         key, sep, value = item.partition("=")
@@ -386,6 +403,8 @@ MAX_TRIGGERED = 100  # a trigger cycle (A starts B starts A) would never end, as
 def _run_triggered(runner: Runner, first: RunResult, folder: Path,
                    algorithms: list[Path], storage: StorageSpec) -> list[RunResult]:
     """Each completed run starts the stored pipelines it triggers, breadth first."""
+    from .runner.run import triggered_by
+
     done: list[RunResult] = []
     queue = [first]
     while queue:
@@ -409,6 +428,7 @@ def _run_triggered(runner: Runner, first: RunResult, folder: Path,
 def lint_command(files: tuple[str, ...], with_argo: bool) -> None:
     """Check Argo manifests strictly against Argo's own schemas (unknown fields rejected),
     and that every string reads as a string in kubectl's YAML decoder too."""
+    from . import lint
     from .lint.reading import Unreadable, read_manifests
 
     failed = 0
@@ -433,6 +453,8 @@ def lint_command(files: tuple[str, ...], with_argo: bool) -> None:
             click.echo(f"{name}: {problem}", err=True)
             failed += 1
     if with_argo:
+        from .lint import argo
+
         report = _argo_check(lambda: argo.check_files(files))
         failed += len(report.problems)
     if failed:
@@ -444,6 +466,8 @@ def lint_command(files: tuple[str, ...], with_argo: bool) -> None:
 
 def _argo_check(check: Callable[[], argo.ArgoReport]) -> argo.ArgoReport:
     """Run Argo's own validation; its problems go to stderr. Exit 2 when it cannot run."""
+    from .lint import argo
+
     try:
         report = check()
     except argo.ArgoCheckUnavailable as exc:
@@ -465,6 +489,8 @@ def _argo_check(check: Callable[[], argo.ArgoReport]) -> argo.ArgoReport:
 @click.option("--check", is_flag=True, help="Only report whether the files differ.")
 def schema(out: Path, check: bool) -> None:
     """Write the JSON Schemas of pipeline and algorithm descriptors (for editors)."""
+    from . import schemas
+
     if check:
         stale = schemas.drift(out)
         for name in stale:

@@ -8,10 +8,15 @@ option, so nothing cluster-specific is hard-coded in the emitters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 LABEL_DOMAIN = "hkube2argo.io"
 PIPELINE_LABEL = f"{LABEL_DOMAIN}/pipeline"  # on every compiled run; the EventSource selects it
+DEFAULT_STATE = Path(".hkube2argo")  # local records: jobs, storage, stored pipelines
+# Argo's pod GC strategies (spec.podGC.strategy), "Never" for none: the CLI offers them
+POD_GC = ("OnPodSuccess", "OnPodCompletion", "OnWorkflowSuccess", "OnWorkflowCompletion",
+          "Never")
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,21 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import yaml
 
-from .backends.base import Backend, BackendError, NotFound
-from .backends.embedded import TERMINAL
-from .backends.select import backend_from_env
-from .config import DEFAULT
+from .backends.base import BackendError, NotFound
+from .backends.records import TERMINAL
+from .config import DEFAULT, DEFAULT_STATE
 from .diagnostics import Diagnostic, ValidationFailed
 from .loading import Descriptor, load_file, load_flow_input
-from .models.algorithm import fold_file_shape
-from .runner.run import DEFAULT_STATE
-from .validate import validate_descriptor, validate_with_algorithms
+
+# A verb imports the backend and the descriptor checks (pydantic models) when it runs, so
+# `--help` and the other commands do not pay for them (tests/test_startup.py).
+if TYPE_CHECKING:
+    from .backends.base import Backend
 
 F = TypeVar("F", bound=Callable[..., Any])
 STATE_KEY = "hkube2argo.state"
@@ -109,6 +110,8 @@ def _options(func: F, table: bool = False) -> F:
 
 def _backend(state_dir: Path | None) -> Backend:
     ctx = click.get_current_context()
+    from .backends.select import backend_from_env
+
     state = state_dir or ctx.meta.get(STATE_KEY) or DEFAULT_STATE
     return backend_from_env(state, DEFAULT)
 
@@ -134,6 +137,8 @@ def _one(path: Path, what: str) -> Descriptor:
 def _warnings(desc: Descriptor) -> None:
     """Spelling warnings (``algorithName``) before the backend sees the pipeline; its
     errors are the backend's to report."""
+    from .validate import validate_descriptor
+
     result = validate_descriptor(desc, None, check_flow_input=False)
     _print_diagnostics(result.warnings)
 
@@ -469,6 +474,8 @@ def algorithm_apply(name: str | None, file: Path | None, code_path: Path | None,
     answers = []
     for body in bodies:
         if flags and isinstance(body, dict):
+            from .models.algorithm import fold_file_shape
+
             folded, _moved, problems = fold_file_shape(body)
             if problems:
                 raise ValidationFailed([Diagnostic(msg, loc, source) for loc, msg in problems])
@@ -580,8 +587,9 @@ def graph_command(pipeline: str, algorithm_paths: tuple[Path, ...], fmt: str,
     PIPELINE is a descriptor file or the name of a stored pipeline. Batch nodes, fan-ins,
     wait-any and ordering edges and triggers are each drawn their own way."""
     from . import picture
+    from .backends.select import backend_from_env
     from .loading import Source
-    from .validate import load_algorithms, plan_pipeline
+    from .validate import load_algorithms, plan_pipeline, validate_with_algorithms
 
     if Path(pipeline).is_file():
         plan = plan_pipeline(pipeline, list(algorithm_paths), check_flow_input=False)

@@ -90,11 +90,18 @@ class _Builder:
         self.tasks: dict[str, Task] = {}
         self.routes: dict[str, list[dict[str, Any]]] = {PREPARE: []}
         self.results_slots: list[dict[str, Any]] = []
+        # (child, parent) -> how the child reads the parent (its first edge): looked up per
+        # batch node and child, so a fan-in of n batch nodes costs n, not n * n, lookups
+        self.relations: dict[tuple[str, str], tuple[str, ...]] = {}
+        for n in plan.nodes:
+            for p in n.parents:
+                self.relations.setdefault((n.name, p.node), p.relations)
         self.lean = {n.name for n in plan.nodes if self._lean(n)}
         # (producer, path) -> the count its split writes: readers of the same array share it
         self.count_names: dict[tuple[str, tuple[Any, ...]], str] = {}
         # (producer, count) -> reader inboxes that get the size too (judging lean batches)
         self.size_to: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.size_seen: set[tuple[str, str, str, str]] = set()  # the same, to look up
         self.fused = self._fusion()
 
     # -- helpers --------------------------------------------------------------------------
@@ -120,8 +127,7 @@ class _Builder:
             return False
         for name in node.children:
             child = self.nodes[name]
-            relations = next(p.relations for p in child.parents if p.node == node.name)
-            if relations != ("waitNode",) or child.fans_out:
+            if self.relations[name, node.name] != ("waitNode",) or child.fans_out:
                 return False
         return True
 
@@ -156,7 +162,8 @@ class _Builder:
             assert loop.task and loop.name
             size_slot = f"{self.key(node)}{MARK}size"
             dests = self.size_to.setdefault((loop.task, loop.name), [])
-            if {"task": reader, "slot": size_slot} not in dests:
+            if (seen := (loop.task, loop.name, reader, size_slot)) not in self.size_seen:
+                self.size_seen.add(seen)
                 dests.append({"task": reader, "slot": size_slot})
             check["size"] = size_slot
         return check

@@ -244,24 +244,26 @@ _ENV_FIELDS = ("algorithmEnv", "workerEnv")
 
 
 def _kubernetes_problems(folded: dict[str, Any]) -> Iterable[tuple[Loc, str]]:
-    from hera.workflows import models as m
-
-    from .lint import check_object
-
     def problems(definition: str, value: Any, loc: Loc, shape: str,
-                 model: Any) -> Iterable[tuple[Loc, str]]:
+                 model: str) -> Iterable[tuple[Loc, str]]:
+        # imported here, for the few algorithms that carry such values: the schema lint
+        # (jsonschema) and Hera's models cost about a second to import
+        from .lint import check_object
+
         found = check_object(definition, value)
         for path, message in found[:3]:
             yield (*loc, *path), f"{message} (a Kubernetes {definition.rsplit('.', 1)[1]} " \
                                  f"such as {shape})"
         if not found:
+            from hera.workflows import models as m
+
             try:
-                model.model_validate(value)
+                getattr(m, model).model_validate(value)
             except ValidationError as exc:
                 for err in exc.errors()[:3]:
                     yield (*loc, *err["loc"]), f"{err['msg']} ({shape})"
 
-    models = {"volumes": m.Volume, "volumeMounts": m.VolumeMount}
+    models = {"volumes": "Volume", "volumeMounts": "VolumeMount"}
     for key, (definition, shape) in _KUBERNETES_LISTS.items():
         items = folded.get(key)
         for i, item in enumerate(items if isinstance(items, list) else []):
@@ -272,7 +274,7 @@ def _kubernetes_problems(folded: dict[str, Any]) -> Iterable[tuple[Loc, str]]:
             if isinstance(value, dict):
                 yield from problems("io.k8s.api.core.v1.EnvVarSource", value, (key, name),
                                     "{secretKeyRef: {name: creds, key: token}}",
-                                    m.EnvVarSource)
+                                    "EnvVarSource")
 
 
 def _algorithm_key_warnings(data: dict[str, Any], src: Source) -> Iterable[Diagnostic]:

@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import given, settings
 
-from hkube2argo import cli
+from hkube2argo import cli, compiler
 from hkube2argo.compiler import compile_file, compile_manifests
 from hkube2argo.lint import argo
 from hkube2argo.loading import Descriptor, Source
@@ -380,7 +380,7 @@ def test_compile_check_argo(argocheck: Path, tmp_path: Path, in_repo_root: Path,
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ok" / "numbers.workflow.yaml").is_file()
 
-    real = cli.compile_file
+    real = compiler.compile_file  # cli imports it when compile runs
 
     def misspelled(*a: Any, **k: Any) -> Any:  # a compiler bug Argo would catch
         output = real(*a, **k)
@@ -389,7 +389,7 @@ def test_compile_check_argo(argocheck: Path, tmp_path: Path, in_repo_root: Path,
         return dataclasses.replace(output, manifests=dataclasses.replace(output.manifests,
                                                                          workflow=wf))
 
-    monkeypatch.setattr(cli, "compile_file", misspelled)
+    monkeypatch.setattr(compiler, "compile_file", misspelled)
     result = CliRunner().invoke(cli.main, [*args, "-o", str(tmp_path / "bad")])
     assert result.exit_code == 1
     assert 'spec.serviceAcountName: unknown field "spec.serviceAcountName"' in result.output

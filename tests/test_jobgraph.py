@@ -129,3 +129,29 @@ def test_joining_a_group_that_would_wait_for_itself_runs_the_node_after_it() -> 
     assert group.members == ["A", "B"]
     e = graph.task("E")
     assert e.group is None and set(e.depends) == {"A--collect", "D"}
+
+
+class _Counted(tuple):
+    """A node's parents that count how many of them are looked at."""
+
+    seen = 0
+
+    def __iter__(self):
+        for item in tuple.__iter__(self):
+            _Counted.seen += 1
+            yield item
+
+
+def test_a_fan_in_reads_each_parent_edge_a_bounded_number_of_times() -> None:
+    """Judging n lean batch nodes read by one fan-in looked the fan-in's n parents up once
+    per batch node (n * n / 2 edges read): now each edge is read a few times."""
+    n = 300
+    nodes = [node(f"B{i}", "double", "#@flowInput.items") for i in range(n)]
+    nodes.append(node("All", "echo", *(f"@B{i}" for i in range(n))))
+    plan = plan_of({"name": "g", "nodes": nodes, "flowInput": {"items": [1, 2, 3]}})
+    for planned in plan.nodes:
+        object.__setattr__(planned, "parents", _Counted(planned.parents))
+    _Counted.seen = 0
+    graph = jobgraph.build(plan)
+    assert len(graph.tasks) > n
+    assert _Counted.seen < 10 * n, _Counted.seen

@@ -47,21 +47,16 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .. import codepack
-from ..config import DEFAULT, ClusterConfig
+from ..config import DEFAULT, DEFAULT_STATE, ClusterConfig
 from ..diagnostics import Diagnostic, ValidationFailed
 from ..loading import Descriptor, Source, load_file
-from ..models import Pipeline
 from ..plan import AlgorithmSpec, Plan, thaw
-from ..runner.run import DEFAULT_STATE, RunError, StorageSpec, set_semaphore_key
-from ..runner.store import Store
-from ..validate import Catalog, load_algorithms, validate_with_algorithms
 from . import local_progress
 from .base import BackendError, NotFound, Submitted, status_object
-from .jobprocess import child
 from .processes import CHILDREN, alive, child_env, first_line, kill_runner, log_tail
 from .records import (
     EVENTS,
@@ -76,6 +71,12 @@ from .records import (
     read_json,
     write_json,
 )
+
+# The descriptor checks (pydantic models), the runner and the compiler are imported by the
+# verbs that use them: `exec status`/`result` read records only (tests/test_startup.py).
+if TYPE_CHECKING:
+    from ..runner.store import Store
+    from ..validate import Catalog
 
 CHILD_MODULE = "hkube2argo.backends.embedded"
 START_TIMEOUT = 120.0  # seconds for a runner process to compile and announce its jobId
@@ -164,6 +165,8 @@ class EmbeddedBackend:
         return self.state / "jobs"
 
     def _store(self) -> Store:
+        from ..runner.run import RunError, StorageSpec
+
         try:
             return StorageSpec().open(self.state, self.config.bucket)
         except RunError as exc:
@@ -180,6 +183,8 @@ class EmbeddedBackend:
 
     def _algorithm_spec(self, descriptor: dict[str, Any], source: str) -> AlgorithmSpec:
         """Validated as ``-a`` files are: with line numbers when ``source`` is the file."""
+        from ..validate import load_algorithms
+
         if not isinstance(descriptor, dict):
             raise ValidationFailed([Diagnostic("an algorithm descriptor must be an object",
                                                (), source)])
@@ -281,6 +286,8 @@ class EmbeddedBackend:
         return sorted((i for i in items if isinstance(i, dict)), key=lambda i: str(i["name"]))
 
     def _catalog(self) -> Catalog:
+        from ..validate import load_algorithms
+
         self.algorithms_dir.mkdir(parents=True, exist_ok=True)
         return load_algorithms([self.algorithms_dir])
 
@@ -288,6 +295,8 @@ class EmbeddedBackend:
         """What the runner will check, before it is started: errors are printed here,
         with the user's file and lines. A broken stored algorithm fails only the pipelines
         that use it."""
+        from ..validate import validate_with_algorithms
+
         result = validate_with_algorithms(desc, self._catalog(),
                                           check_flow_input=check_flow_input)
         if result.plan is None:
@@ -297,6 +306,9 @@ class EmbeddedBackend:
     def store_pipeline(self, descriptor: dict[str, Any], source: str) -> dict[str, Any]:
         """Create or update (``POST``/``PUT /store/pipelines``): HKube's defaults filled
         in; its flowInput is checked when it runs, as HKube does."""
+        from ..models import Pipeline
+        from ..runner.run import set_semaphore_key
+
         plan = self._check(_descriptor(descriptor, source), check_flow_input=False)
         set_semaphore_key(self.state, plan, self.config)  # as store does on Argo
         stored = Pipeline.model_validate(descriptor).wire()
@@ -508,4 +520,6 @@ class EmbeddedBackend:
 
 
 if __name__ == "__main__":  # the runner process: CHILD_MODULE is this module
+    from .jobprocess import child
+
     sys.exit(child(sys.argv[1]))

@@ -3,9 +3,8 @@ credentials come from the artifact repository, never from the manifest)."""
 
 from __future__ import annotations
 
-from hera.workflows import models as m
-
 from ..runtime import layout
+from . import shapes as m
 
 ROOT = layout.DEFAULT_ROOT
 TASK = "{{inputs.parameters.task}}"

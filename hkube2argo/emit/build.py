@@ -38,10 +38,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hera.workflows import models as m
-
 from .. import naming
 from ..config import LABEL_DOMAIN, ClusterConfig
+from . import shapes as m
 from .templates import IMAGE_CODE_DIR, EmitError, _no_tags
 from .workflow import API_VERSION
 

@@ -16,9 +16,8 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hera.workflows import models as m
-
 from ..jobgraph import Count, Group, JobGraph, Task
+from . import shapes as m
 from .templates import TemplateSet
 
 ENTRY = "pipeline"

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hera.workflows import models as m
-
 from .. import naming
 from ..config import ClusterConfig
 from ..jobgraph import JobGraph, Task
@@ -18,6 +16,7 @@ from ..plan import AlgorithmSpec, Plan, PlanNode, thaw
 from ..runtime.algorithm import EXIT_ALGORITHM_ERROR, POD_DEADLINE_MESSAGE
 from ..runtime.tasks import EXIT_TOLERANCE
 from . import artifacts
+from . import shapes as m
 
 IMAGE_CODE_DIR = "/hkube/algorithm-runner/algorithm_unique_folder"  # HKube builder images
 RUNTIME_MOUNT = "/h2a-runtime"  # image algorithms: the wrapper, copied in by an init container

@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from hera.workflows import models as m
-
 from .. import jobgraph, naming
-from ..config import LABEL_DOMAIN, PIPELINE_LABEL, ClusterConfig
+from ..config import LABEL_DOMAIN, PIPELINE_LABEL, POD_GC, ClusterConfig
 from ..plan import Plan, thaw
 from ..runtime.values import encode_raw
+from . import shapes as m
 from .artifacts import NO_PARENT, PARENT_PARAMETER
 from .dag import ENTRY, entry_template
 from .templates import LEVELS, PROGRESS, WEBHOOKS, EmitError, TemplateSet, reports_progress
@@ -156,10 +155,6 @@ def templates_within_limit(plan: Plan, graph: jobgraph.JobGraph, config: Cluster
         "(spec.templates in its CRD): use fewer distinct retry policies or wait-any group "
         "shapes, or split the pipeline into smaller ones (they can chain with "
         "triggers.pipelines)")
-
-
-POD_GC = ("OnPodSuccess", "OnPodCompletion", "OnWorkflowSuccess", "OnWorkflowCompletion",
-          "Never")
 
 
 def pod_gc(config: ClusterConfig) -> m.PodGC | None:

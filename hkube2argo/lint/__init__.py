@@ -115,8 +115,131 @@ def check_object(definition: str, value: Any) -> list[tuple[tuple[Any, ...], str
             for e in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])]
 
 
+# Keywords whose outcome depends only on an instance's keys and JSON types, never on its
+# scalar values (``x-kubernetes-*`` are annotations, ignored by the validators).
+_SHAPE_ONLY = {"description", "title", "type", "$ref", "properties", "additionalProperties",
+               "items", "required", "x-kubernetes-list-type", "x-kubernetes-patch-strategy",
+               "x-kubernetes-patch-merge-key", "x-kubernetes-list-map-keys",
+               "x-kubernetes-map-type", "x-kubernetes-group-version-kind",
+               # a list's length: part of its shape; reduce() checks it on the whole list
+               "minItems", "maxItems"}
+
+_BESIDE_REF = {"$ref", "definitions", "description", "title"}
+
+
+class _Shapes:
+    """Reduces a document to one element per distinct *shape* in each list, where the list's
+    item schema looks at shapes only: a 1,000-node DAG's tasks then cost a few checks, not
+    a thousand, with no loss of strictness.
+
+    Two instances have the same shape when they have the same keys at every depth, the same
+    JSON types, and, wherever the schema constrains values (pattern, enum, maxLength... or
+    any keyword not known to be shape-only), scalars that each pass that constraint (checked
+    alone, once per distinct value) or equal values. Under a schema made of
+    ``type``/``properties``/``additionalProperties``/``items``/``required`` such instances
+    are valid or invalid together, so the reduced document is valid exactly when the whole
+    one is. A list's length limits (the CRD's maxItems) are checked on the whole list: one
+    out of bounds is kept whole; other list constraints (uniqueItems...) keep it whole too.
+    Messages always come from checking the whole document (``lint``)."""
+
+    def __init__(self, definitions: dict[str, Any], dialect: Any) -> None:
+        self.definitions = definitions
+        self.dialect = dialect
+        self.simple: dict[int, bool] = {}
+        self.leaf: dict[tuple[int, type, Any], bool] = {}
+        self.leaf_checks: dict[int, Any] = {}
+
+    def scalar_passes(self, value: Any, schema: dict[str, Any]) -> bool:
+        """Whether a scalar passes ``schema`` on its own (memoised per schema and value)."""
+        memo = (id(schema), type(value), value)
+        known = self.leaf.get(memo)
+        if known is None:
+            check = self.leaf_checks.get(id(schema))
+            if check is None:
+                check = self.leaf_checks[id(schema)] = self.dialect(
+                    {**schema, "definitions": self.definitions})
+            known = self.leaf[memo] = bool(check.is_valid(value))
+        return known
+
+    def resolve(self, schema: Any) -> Any:
+        # a reference with nothing beside it but annotations (or the definitions, at the top)
+        while isinstance(schema, dict) and "$ref" in schema and all(
+                k in _BESIDE_REF or k.startswith("x-kubernetes-") for k in schema):
+            schema = self.definitions.get(schema["$ref"].rsplit("/", 1)[-1])
+        return schema
+
+    def shape_only(self, schema: Any) -> bool:
+        known = self.simple.get(id(schema))
+        if known is None:
+            known = self.simple[id(schema)] = isinstance(schema, dict) and \
+                "$ref" not in schema and _SHAPE_ONLY.issuperset(schema)
+        return known
+
+    def _sub(self, schema: dict[str, Any], key: str) -> Any:
+        sub = (schema.get("properties") or {}).get(key)
+        if sub is None:
+            extra = schema.get("additionalProperties", True)
+            sub = extra if isinstance(extra, dict) else None
+        return sub
+
+    def key(self, value: Any, schema: Any) -> Any:
+        """``value``'s shape under ``schema`` (hashable)."""
+        schema = self.resolve(schema)
+        if schema == {}:
+            return "*"  # anything is valid here
+        kind = type(value)
+        if not self.shape_only(schema):
+            if (kind in (str, int, float, bool) or value is None) and \
+                    isinstance(schema, dict) and self.scalar_passes(value, schema):
+                return "ok", kind.__name__, value if kind is bool or value is None else 0
+            return "=", json.dumps(value, sort_keys=True)
+        if kind is dict:
+            return "{", tuple((k, self.key(v, self._sub(schema, k))) for k, v in value.items())
+        if kind is list:
+            items = schema.get("items")
+            if not isinstance(items, dict):
+                return "=", json.dumps(value, sort_keys=True)
+            return "[", tuple(self.key(v, items) for v in value)
+        if kind is float:
+            return "f", value.is_integer()
+        if kind is bool or value is None:
+            return value
+        return kind.__name__  # str, int: the type is all a shape-only schema looks at
+
+    def reduce(self, value: Any, schema: Any) -> Any:
+        schema = self.resolve(schema)
+        if not self.shape_only(schema):
+            return value
+        if type(value) is dict:
+            return {k: self.reduce(v, sub) if (sub := self._sub(schema, k)) is not None else v
+                    for k, v in value.items()}
+        if type(value) is list and isinstance(items := schema.get("items"), dict):
+            least = schema.get("minItems", 0)
+            if not least <= len(value) <= schema.get("maxItems", len(value)):
+                return value  # the check fails on the length: the whole walk says where
+            seen: set[Any] = set()
+            out = []
+            for item in value:
+                shape = self.key(item, items)
+                if shape not in seen or len(out) < least:  # never below minItems
+                    seen.add(shape)
+                    out.append(self.reduce(item, items))
+            return out
+        return value
+
+
+def _valid_by_shapes(kind: str, doc: dict[str, Any]) -> bool:
+    """Whether ``doc`` passes, checking each list's distinct shapes once (``_Shapes``)."""
+    check = validator(kind)
+    shapes = _Shapes(check.schema["definitions"], type(check))
+    return bool(check.is_valid(shapes.reduce(doc, check.schema)))
+
+
 def lint(documents: Iterable[dict[str, Any]]) -> list[Problem]:
-    """Every schema problem of every Argo document; other kinds are reported as such."""
+    """Every schema problem of every Argo document; other kinds are reported as such.
+
+    A document is first checked reduced to its distinct shapes (``_Shapes``, exact for
+    valid/invalid); only a failing one is walked whole, for every message and path."""
     problems = []
     for i, doc in enumerate(documents):
         kind = doc.get("kind", "") if isinstance(doc, dict) else ""
@@ -124,6 +247,8 @@ def lint(documents: Iterable[dict[str, Any]]) -> list[Problem]:
         name = meta.get("name") or meta.get("generateName") or "?"
         if kind not in WORKFLOWS | EVENTS | CORE:
             problems.append(Problem(i, kind or "?", name, "kind", _not_argo(doc, kind)))
+            continue
+        if _valid_by_shapes(kind, doc):
             continue
         for err in sorted(validator(kind).iter_errors(doc), key=lambda e: list(e.absolute_path)):
             path = "/".join(str(p) for p in err.absolute_path)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from hkube2argo import codepack, hkubectl, lint
-from hkube2argo.backends import BackendError
+from hkube2argo.backends import BackendError, select
 from hkube2argo.backends.argo import ArgoBackend
 from hkube2argo.backends.embedded import EmbeddedBackend
 from hkube2argo.config import ClusterConfig
@@ -355,7 +355,7 @@ def test_cli_build_reaches_the_backend(fake: FakeArgo, backend: ArgoBackend,
                     force_build=force_build)
 
     monkeypatch.setattr(backend, "apply_algorithm", spy)
-    monkeypatch.setattr(hkubectl, "backend_from_env", lambda *a, **k: backend)
+    monkeypatch.setattr(select, "backend_from_env", lambda *a, **k: backend)
     runner = CliRunner()
     result = runner.invoke(cli(), ["algorithm", "apply", "-f", str(RANGE), "--build"],
                            env={"HKUBE2ARGO_REGISTRY": REGISTRY})

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hera.workflows import models as m
 
-from hkube2argo.emit import dag
+from hkube2argo.emit import dag, shapes
 from hkube2argo.runner import run as runner_run
 from hkube2argo.runner.run import StorageSpec
 from hkube2argo.runner.store import Store
@@ -81,7 +80,7 @@ def test_errored_item_is_counted_as_failed_by_the_tolerance_judge(
 
 def test_continue_on_failed_alone_ends_the_run_in_error(
         tmp_path: Path, item_2_uploads_fail: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dag, "TOLERATE", m.ContinueOn(failed=True))  # the old manifests
+    monkeypatch.setattr(dag, "TOLERATE", shapes.ContinueOn(failed=True))  # the old manifests
     result = runner_run.Runner(tmp_path / "s", 2).start(NUMBERS, [NUMBERS_ALGORITHMS],
                                                          StorageSpec())
     assert result.status == "failed"
