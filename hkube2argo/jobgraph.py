@@ -554,11 +554,17 @@ def _units_acyclic(plan: Plan, fused: set[str]) -> bool:
             if other == unit:
                 return False
             edges[unit].add(other)
-    state: dict[str, int] = {}
+    return _closes_cycle(edges) is None
+
+
+def _closes_cycle(edges: dict[str, set[str]]) -> str | None:
+    """A unit that closes a cycle in ``edges`` (unit -> the units it waits for), found by
+    an iterative depth-first walk in a deterministic order; None when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
     for start in edges:
         if state.get(start):
             continue
-        stack = [(start, iter(edges[start]))]
+        stack = [(start, iter(sorted(edges[start])))]
         state[start] = 1
         while stack:
             unit, deps = stack[-1]
@@ -567,11 +573,11 @@ def _units_acyclic(plan: Plan, fused: set[str]) -> bool:
                 state[unit] = 2
                 stack.pop()
             elif state.get(nxt) == 1:
-                return False
+                return nxt
             elif not state.get(nxt):
                 state[nxt] = 1
-                stack.append((nxt, iter(edges.get(nxt, ()))))
-    return True
+                stack.append((nxt, iter(sorted(edges.get(nxt, ())))))
+    return None
 
 
 def _check_acyclic(tasks: Iterable[Task], groups: list[Group]) -> None:
@@ -586,25 +592,11 @@ def _check_acyclic(tasks: Iterable[Task], groups: list[Group]) -> None:
             dep_unit = group_of.get(dep, dep)
             if dep_unit != unit:
                 edges[unit].add(dep_unit)
-    state: dict[str, int] = {}
-    for start in edges:
-        if state.get(start):
-            continue
-        stack = [(start, iter(sorted(edges[start])))]
-        state[start] = 1
-        while stack:
-            unit, deps = stack[-1]
-            nxt = next(deps, None)
-            if nxt is None:
-                state[unit] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
-                raise CompileError(
-                    f"the wait-any (*@) group {group_of.get(nxt, nxt)} would wait for itself "
-                    "through another node; hkube2argo cannot run this shape yet")
-            elif not state.get(nxt):
-                state[nxt] = 1
-                stack.append((nxt, iter(sorted(edges.get(nxt, ())))))
+    closing = _closes_cycle(edges)
+    if closing is not None:
+        raise CompileError(
+            f"the wait-any (*@) group {group_of.get(closing, closing)} would wait for itself "
+            "through another node; hkube2argo cannot run this shape yet")
 
 
 def build(plan: Plan) -> JobGraph:
