@@ -607,10 +607,9 @@ def jobs_list(state_dir: Path, fmt: str) -> None:
     rows = [[j.job_id, j.pipeline, j.status,
              _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(j.started)),
              f"{j.size / 1024:.0f} KiB"] for j in jobs]
-    header = ["JOB", "PIPELINE", "STATUS", "STARTED", "SIZE"]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    from .hkubectl import _table  # the same table as pipeline/algorithm list
+
+    _table(rows, ["JOB", "PIPELINE", "STATUS", "STARTED", "SIZE"])
 
 
 @jobs_group.command("prune")

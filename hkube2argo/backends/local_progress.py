@@ -27,8 +27,7 @@ def counts(folder: Path, status: str) -> dict[str, int]:
     algorithm_tasks = {t for t in (job.get("nodes") or {}) if RESERVED_MARK not in t}
     journal = Journal(folder / "journal.jsonl")
     done = {p for p in journal.done if jobstatus.task_of_path(p) in algorithm_tasks}
-    outputs = {jobstatus.task_of_path(p): o for p, o in journal.done.items()
-               if "(" not in p.rsplit("/", 1)[-1]}
+    outputs = journal.task_outputs()
     started: set[str] = set()
     ended: dict[str, str] = {}
     with contextlib.suppress(OSError):

@@ -25,6 +25,12 @@ class Journal:
                 self.done[entry["node"]] = entry["outputs"]
                 self.keys[entry["node"]] = entry.get("keys", [])
 
+    def task_outputs(self) -> dict[str, dict[str, str]]:
+        """DAG task name -> the output parameters of its finished single instance (loop
+        items are left out): what sizes the loops that read them (``{{tasks.X.outputs...}}``)."""
+        return {path.rsplit("/", 1)[-1]: outputs for path, outputs in self.done.items()
+                if "(" not in path.rsplit("/", 1)[-1]}
+
     def finished(self, node: str) -> dict[str, str] | None:
         return self.done.get(node)
 

@@ -77,8 +77,7 @@ class Progress:
             return
         self._measured = now
         journal = Journal(self.folder / "journal.jsonl")
-        outputs = {jobstatus.task_of_path(p): o for p, o in journal.done.items()
-                   if "(" not in p.rsplit("/", 1)[-1]}
+        outputs = journal.task_outputs()
         per_task = jobstatus.planned(self.workflow, outputs, set(self.tasks))
         totals: dict[str, int | None] = {}
         for task, count in per_task.items():
